@@ -1,0 +1,88 @@
+import AerosolModels
+import AerosolStore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Builds the Aerosol server: opens (and migrates) the database in the data directory, loads
+/// or creates the server secret, and wires the routes and services.
+///
+/// - Parameters:
+///   - configuration: what `aerosol serve` was told.
+///   - logger: the root logger.
+///   - onServerRunning: called with the bound port once the server listens (port 0 picks one).
+public func buildApplication(
+    configuration: Configuration,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> some ApplicationProtocol {
+    guard (1...Configuration.eventDataLimitCeiling).contains(configuration.maxEventDataBytes) else {
+        throw StoreError.invalid(
+            "the event data limit must be between 1 and \(Configuration.eventDataLimitCeiling) bytes"
+        )
+    }
+    let files = try DataDirectory(path: configuration.dataDirectory)
+    let database = try await Database.open(
+        path: files.databasePath,
+        synchronous: configuration.synchronous,
+        logger: logger
+    )
+    let secret = try ServerSecret.loadOrCreate(at: files.secretPath)
+    let bus = EventBus(
+        limits: .init(
+            maxQueuedEvents: configuration.subscriberMaxEvents,
+            maxQueuedBytes: configuration.subscriberMaxBytes,
+            keepaliveAfter: configuration.keepaliveAfter
+        ),
+        logger: logger,
+        encoder: { event, productFormat in EventFrame.encode(event, productFormat: productFormat) }
+    )
+    let log = try await EventLog(database: database, bus: bus, logger: logger)
+    let tokens = TokenStore(database: database, secret: secret)
+    let cloud = Cloud(
+        configuration: configuration,
+        database: database,
+        users: UserStore(database: database, bcryptCost: configuration.bcryptCost),
+        tokens: tokens,
+        products: ProductStore(database: database),
+        devices: DeviceStore(database: database),
+        log: log,
+        bus: bus,
+        auth: Authenticator(tokens: tokens)
+    )
+    let retention = RetentionService(
+        database: database,
+        maxAge: configuration.retentionAge,
+        maxCount: configuration.retentionCount,
+        logger: logger
+    )
+
+    let router = Router()
+    let table = SharedRouteTable()
+    router.add(middleware: ErrorMiddleware(routes: table))
+    let routes = RouteRegistrar(router: router, table: table)
+    routes.on(.get, "/healthz") { _, _ in
+        .json(.object([("ok", .bool(true)), ("last_event_id", .int(Int64(cloud.log.latestID)))]))
+    }
+    TokenRoutes(cloud: cloud).register(routes)
+    ProductRoutes(cloud: cloud).register(routes)
+    DeviceRoutes(cloud: cloud).register(routes)
+    EventRoutes(cloud: cloud).register(routes)
+
+    let host = configuration.host
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(host, port: configuration.port), serverName: nil),
+        services: [bus, log, retention, DatabaseCloser(database: database)],
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? configuration.port
+            logger.info(
+                "aerosol listening on http://\(host):\(port)",
+                metadata: ["data.dir": "\(files.path)", "event.last_id": "\(log.latestID)"]
+            )
+            await onServerRunning(port)
+        },
+        logger: logger
+    )
+}

@@ -1,0 +1,42 @@
+import AerosolStore
+import Logging
+
+/// Everything `aerosol serve` can be told. Every default here is the documented one.
+public struct Configuration: Sendable {
+    /// The address to listen on (default `127.0.0.1`).
+    public var host = "127.0.0.1"
+    /// The HTTP port (default 8080; 0 picks a free port).
+    public var port = 8080
+    /// Where the database and the server secret live (default `./aerosol-data`).
+    public var dataDirectory = "./aerosol-data"
+    /// The log level (default `info`).
+    public var logLevel: Logger.Level = .info
+    /// The largest event `data` accepted from REST publishes, in bytes (default 1024, at most 16384).
+    public var maxEventDataBytes = 1024
+    /// The largest request body accepted, in bytes (default 64 KiB).
+    public var maxRequestBodyBytes = 64 * 1024
+    /// How long events are kept for replay (default 24 hours).
+    public var retentionAge: Duration = .seconds(86_400)
+    /// How many events are kept for replay at most (default 1,000,000).
+    public var retentionCount = 1_000_000
+    /// Silence after which a stream gets a keepalive comment (default 8 s, so gaps stay under 9 s).
+    public var keepaliveAfter: Duration = .seconds(8)
+    /// Events a stream may have waiting before it is closed as too slow (default 1,000).
+    public var subscriberMaxEvents = 1000
+    /// Bytes a stream may have waiting before it is closed as too slow (default 1 MiB).
+    public var subscriberMaxBytes = 1 << 20
+    /// How commits reach the disk (default `full`: fsync before acknowledging).
+    public var synchronous: Database.Synchronous = .full
+    /// The bcrypt cost for new passwords (default 10).
+    public var bcryptCost: UInt8 = 10
+    /// Default lifetime of tokens from `POST /oauth/token` in seconds (default 7776000, 90 days).
+    public var defaultTokenLifetime = 7_776_000
+    /// The base URL shown in error hints (default derived from host and port).
+    public var publicURL: String?
+
+    /// The default configuration.
+    public init() {}
+
+    /// The largest `maxEventDataBytes` allowed.
+    public static let eventDataLimitCeiling = 16_384
+}

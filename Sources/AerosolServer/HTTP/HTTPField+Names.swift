@@ -1,0 +1,10 @@
+import HTTPTypes
+
+extension HTTPField.Name {
+    /// `Pragma`, sent with OAuth responses as the original does.
+    static let pragma = HTTPField.Name("Pragma")!
+    /// `Last-Event-ID`, sent by `EventSource` when it reconnects.
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+    /// `X-Accel-Buffering: no` keeps reverse proxies from buffering streams.
+    static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!
+}

@@ -1,0 +1,72 @@
+import AerosolModels
+import AerosolStore
+import Foundation
+import Hummingbird
+
+/// `/v1/devices…`: claiming, listing, renaming and releasing devices (spec §7.1, §7.2, §7.6).
+struct DeviceRoutes {
+    let cloud: Cloud
+
+    func register(_ routes: RouteRegistrar) {
+        routes.on(.get, "/v1/devices") { request, _ in
+            let caller = try await cloud.auth.authenticate(request)
+            let devices = try await cloud.devices.list(ownerID: caller.userID)
+            return .json(.array(devices.map(\.listJSON)))
+        }
+        routes.on(.post, "/v1/devices") { request, _ in
+            var request = request
+            let fields = try await cloud.fields(&request)
+            let caller = try await cloud.auth.authenticate(request, fields: fields)
+            guard let raw = fields.string("id") else {
+                throw APIError.badRequest("id is required: the device ID to claim")
+            }
+            let id = raw.lowercased()
+            guard Device.isValidID(id) else {
+                throw APIError.badRequest("\(raw) is not a device ID (24 hex characters)")
+            }
+            switch try await cloud.devices.claim(id: id, userID: caller.userID) {
+            case .claimed:
+                return .json(.object([("ok", .bool(true)), ("deviceID", .string(id)), ("claimed", .bool(true))]))
+            case .ownedByAnother:
+                throw APIError.resource(.forbidden, "Device \(id) is claimed by another user")
+            }
+        }
+        routes.on(.get, "/v1/devices/:device") { request, context in
+            let caller = try await cloud.auth.authenticate(request)
+            let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
+            return .json(device.detailJSON)
+        }
+        routes.on(.put, "/v1/devices/:device") { request, context in
+            var request = request
+            let fields = try await cloud.fields(&request)
+            let caller = try await cloud.auth.authenticate(request, fields: fields)
+            let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
+            let now = JSONValue.timestamp(Date())
+            if fields.has("name") {
+                let name = fields.string("name") ?? ""
+                try await cloud.devices.rename(id: device.id, to: name)
+                return .json(.object([("id", .string(device.id)), ("name", .string(name)), ("updated_at", now)]))
+            }
+            if fields.has("notes") {
+                let notes = fields.string("notes")
+                try await cloud.devices.setNotes(id: device.id, notes: notes)
+                return .json(.object([("id", .string(device.id)), ("notes", .string(notes)), ("updated_at", now)]))
+            }
+            if fields.has("signal") {
+                _ = try fields.bool("signal")
+                // Signalling needs a live connection to the device.
+                throw APIError.notFound("Device is not connected")
+            }
+            throw APIError.badRequest("Nothing to update: send name, notes or signal")
+        }
+        routes.on(.delete, "/v1/devices/:device") { request, context in
+            var request = request
+            let fields = try await cloud.fields(&request)
+            let caller = try await cloud.auth.authenticate(request, fields: fields)
+            let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
+            guard device.ownerID == caller.userID else { throw APIError.permissionDenied(baseURL: cloud.baseURL) }
+            try await cloud.devices.unclaim(id: device.id)
+            return .ok
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import AerosolModels
+import AerosolStore
+import Foundation
+import Hummingbird
+
+/// Publishing (spec §6) and the event streams (spec §5).
+struct EventRoutes {
+    let cloud: Cloud
+
+    func register(_ routes: RouteRegistrar) {
+        routes.on(.post, "/v1/devices/events") { request, _ in
+            var request = request
+            let fields = try await cloud.fields(&request)
+            let caller = try await cloud.auth.authenticate(request, fields: fields)
+            let draft = try draft(fields, userID: caller.userID, productID: nil)
+            _ = try await cloud.log.append(draft)
+            return .ok
+        }
+        routes.on(.post, "/v1/products/:product/events") { request, context in
+            var request = request
+            let fields = try await cloud.fields(&request)
+            let caller = try await cloud.auth.authenticate(request, fields: fields)
+            let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
+            let draft = try draft(fields, userID: nil, productID: product.id)
+            _ = try await cloud.log.append(draft)
+            return .ok
+        }
+
+        // Every stream route exists with and without a trailing prefix (`/**` keeps any `/`).
+        for suffix in ["", "/**"] {
+            routes.on(.get, "/v1/events" + suffix) { request, context in
+                let caller = try await cloud.auth.authenticate(request)
+                return try stream(.user(caller.userID), request, context, caller)
+            }
+            routes.on(.get, "/v1/devices/events" + suffix) { request, context in
+                let caller = try await cloud.auth.authenticate(request)
+                return try stream(.user(caller.userID), request, context, caller)
+            }
+            routes.on(.get, "/v1/devices/:device/events" + suffix) { request, context in
+                let caller = try await cloud.auth.authenticate(request)
+                let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
+                return try stream(.device(device.id), request, context, caller)
+            }
+            routes.on(.get, "/v1/products/:product/events" + suffix) { request, context in
+                let caller = try await cloud.auth.authenticate(request)
+                let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
+                return try stream(.product(product.id), request, context, caller)
+            }
+            routes.on(.get, "/v1/products/:product/devices/:device/events" + suffix) { request, context in
+                let caller = try await cloud.auth.authenticate(request)
+                let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
+                let device = try await cloud.productDevice(try context.parameters.decoded("device"), in: product)
+                return try stream(.productDevice(product: product.id, device: device.id), request, context, caller)
+            }
+        }
+    }
+
+    private func stream(
+        _ scope: EventFilter.Scope,
+        _ request: Request,
+        _ context: BasicRequestContext,
+        _ caller: Caller
+    ) throws -> Response {
+        let prefix = Self.prefix(context.parameters.getCatchAll())
+        let lastEventID = try Self.lastEventID(request)
+        return EventStream(
+            filter: EventFilter(scope: scope, prefix: prefix),
+            caller: caller,
+            lastEventID: lastEventID,
+            cloud: cloud
+        ).response(logger: context.logger)
+    }
+
+    /// The prefix from the path's tail: raw `/` from curl or `%2F` from particle-api-js.
+    static func prefix(_ components: [Substring]) -> String {
+        let raw = components.joined(separator: "/")
+        return raw.removingPercentEncoding ?? raw
+    }
+
+    /// `Last-Event-ID` from the header (as `EventSource` sends it) or `?last_event_id=`.
+    static func lastEventID(_ request: Request) throws -> Int64? {
+        let header = request.headers[.lastEventID]
+        guard let text = header ?? request.uri.queryParameters.get("last_event_id") else { return nil }
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty { return nil }
+        guard let id = Int64(trimmed), id >= 0 else {
+            throw APIError.badRequest("Last-Event-ID must be a non-negative integer: the id of the last event received")
+        }
+        return id
+    }
+
+    /// Validates a publish request (spec §6.2) into a draft with `coreid` `api`.
+    func draft(_ fields: RequestFields, userID: String?, productID: Int?) throws -> EventDraft {
+        guard let name = fields.string("name") else { throw APIError.badRequest("name is required: the event name") }
+        guard (1...64).contains(name.utf8.count) else {
+            throw APIError.badRequest("Event name must have 1 to 64 characters (got \(name.utf8.count))")
+        }
+        guard name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
+            throw APIError.badRequest("Event name may contain only printable ASCII characters")
+        }
+        let data = fields.string("data")
+        let limit = cloud.configuration.maxEventDataBytes
+        if let data, data.utf8.count > limit {
+            throw APIError.badRequest("Event data is \(data.utf8.count) bytes; the limit is \(limit) bytes")
+        }
+        _ = try fields.bool("private")
+        let ttl = try fields.int("ttl") ?? Event.defaultTTL
+        guard ttl >= 0 else { throw APIError.badRequest("ttl must be a non-negative integer") }
+        return EventDraft(
+            name: name,
+            data: data,
+            ttl: ttl,
+            coreID: Event.apiCoreID,
+            userID: userID,
+            productID: productID
+        )
+    }
+}

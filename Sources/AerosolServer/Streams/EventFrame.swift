@@ -1,0 +1,32 @@
+import AerosolModels
+import NIOCore
+
+/// The bytes of the event streams (spec §5.4): `:ok` first, then per event an `event:` line,
+/// one `data:` line of single-line JSON and, beyond the original, an `id:` line, each with one
+/// space after the colon and `\n` line ends.
+enum EventFrame {
+    /// The opening comment, `:ok` and a blank line.
+    static let opening = ByteBuffer(string: ":ok\n\n")
+    /// The keepalive comment written after a silence.
+    static let keepalive = ByteBuffer(string: ":keepalive\n")
+
+    /// One event: `event: <name>\ndata: <json>\nid: <id>\n\n`.
+    static func encode(_ event: Event, productFormat: Bool) -> ByteBuffer {
+        let json = productFormat ? event.productJSON : event.sandboxJSON
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(json.utf8.count + event.name.utf8.count + 40)
+        buffer.writeStaticString("event: ")
+        buffer.writeString(event.name)
+        buffer.writeStaticString("\ndata: ")
+        buffer.writeString(json)
+        buffer.writeStaticString("\nid: ")
+        buffer.writeString(String(event.id))
+        buffer.writeStaticString("\n\n")
+        return buffer
+    }
+
+    /// A comment saying why the server ended the stream, written just before it closes.
+    static func closing(_ reason: String) -> ByteBuffer {
+        ByteBuffer(string: ":closed \(reason)\n")
+    }
+}

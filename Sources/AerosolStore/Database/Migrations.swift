@@ -1,0 +1,122 @@
+import Foundation
+import Logging
+import SQLKit
+
+/// The schema, as an ordered list of steps; each runs once, in a transaction, and is recorded
+/// in `schema_migrations`.
+enum Migrations {
+    static let steps: [[String]] = [
+        [
+            """
+            CREATE TABLE users (
+                id TEXT PRIMARY KEY,
+                email TEXT NOT NULL UNIQUE,
+                password_hash TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE access_tokens (
+                token_hash TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                client TEXT NOT NULL,
+                sealed TEXT NOT NULL,
+                expires_at BIGINT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX access_tokens_user ON access_tokens(user_id)",
+            """
+            CREATE TABLE refresh_tokens (
+                token_hash TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                client TEXT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE products (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                slug TEXT NOT NULL UNIQUE,
+                name TEXT NOT NULL,
+                description TEXT NOT NULL,
+                platform_id INTEGER NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE product_members (
+                product_id INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,
+                user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                role TEXT NOT NULL,
+                PRIMARY KEY (product_id, user_id)
+            )
+            """,
+            """
+            CREATE TABLE devices (
+                id TEXT PRIMARY KEY,
+                name TEXT NULL,
+                owner_id TEXT NULL REFERENCES users(id) ON DELETE SET NULL,
+                product_id INTEGER NULL REFERENCES products(id) ON DELETE SET NULL,
+                notes TEXT NULL,
+                platform_id INTEGER NULL,
+                online INTEGER NOT NULL DEFAULT 0,
+                last_heard BIGINT NULL,
+                last_handshake_at BIGINT NULL,
+                last_ip_address TEXT NULL,
+                system_firmware_version TEXT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX devices_owner ON devices(owner_id)",
+            "CREATE INDEX devices_product ON devices(product_id)",
+            "CREATE UNIQUE INDEX devices_owner_name ON devices(owner_id, name)",
+            """
+            CREATE TABLE events (
+                id BIGINT PRIMARY KEY,
+                name TEXT NOT NULL,
+                data TEXT NULL,
+                ttl INTEGER NOT NULL,
+                published_at BIGINT NOT NULL,
+                core_id TEXT NOT NULL,
+                user_id TEXT NULL,
+                product_id INTEGER NULL,
+                product_version INTEGER NULL
+            )
+            """,
+            "CREATE INDEX events_published_at ON events(published_at)",
+            "CREATE INDEX events_user ON events(user_id, id)",
+            "CREATE INDEX events_core ON events(core_id, id)",
+            "CREATE INDEX events_product ON events(product_id, id)",
+        ]
+    ]
+
+    static func apply(to store: Database, logger: Logger) async throws {
+        let database = store.sql
+        try await database.raw(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)"
+        ).run()
+        let applied = try await database.raw("SELECT version FROM schema_migrations")
+            .all(decodingColumn: "version", as: Int.self)
+        let done = Set(applied)
+        for (index, statements) in steps.enumerated() where !done.contains(index + 1) {
+            let version = index + 1
+            try await store.transaction { database in
+                // Another process may have migrated between our check and our lock.
+                let raced = try await database.raw(
+                    "SELECT version FROM schema_migrations WHERE version = \(bind: version)"
+                ).first()
+                guard raced == nil else { return }
+                for statement in statements {
+                    try await database.raw(SQLQueryString(statement)).run()
+                }
+                let now = Int64(Date.now.timeIntervalSince1970 * 1000)
+                try await database.raw(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (\(bind: version), \(bind: now))"
+                ).run()
+                logger.info("applied database migration", metadata: ["db.migration": "\(version)"])
+            }
+        }
+    }
+}

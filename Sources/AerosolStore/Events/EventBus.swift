@@ -1,0 +1,193 @@
+import AerosolModels
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// In-memory fan-out of committed events to live subscriptions.
+///
+/// Subscriptions are spread over shards (one per core by default), each indexed by scope and
+/// served by its own task, so fan-out runs on every core and the publisher only enqueues.
+/// Each event is encoded once per wire format; subscribers share the bytes.
+public final class EventBus: Service, Sendable {
+    /// Encodes an event into the bytes of an SSE frame; `productFormat` selects the product fields.
+    public typealias Encoder = @Sendable (_ event: Event, _ productFormat: Bool) -> ByteBuffer
+
+    /// Limits and timings; every default is documented in the README.
+    public struct Limits: Sendable {
+        /// Frames a subscription may hold before it is ended as overflowing (default 1,000).
+        public var maxQueuedEvents: Int
+        /// Bytes a subscription may hold before it is ended as overflowing (default 1 MiB).
+        public var maxQueuedBytes: Int
+        /// Silence after which a keepalive is written (default 8 s; the ticker adds up to 1 s).
+        public var keepaliveAfter: Duration
+
+        /// Creates limits.
+        public init(maxQueuedEvents: Int = 1000, maxQueuedBytes: Int = 1 << 20, keepaliveAfter: Duration = .seconds(8))
+        {
+            self.maxQueuedEvents = maxQueuedEvents
+            self.maxQueuedBytes = maxQueuedBytes
+            self.keepaliveAfter = keepaliveAfter
+        }
+    }
+
+    struct Encoded: Sendable {
+        var event: Event
+        var sandbox: ByteBuffer
+        var product: ByteBuffer?
+    }
+
+    final class Shard: Sendable {
+        let subscriptions = Mutex<[EventFilter.Scope: [ObjectIdentifier: Subscription]]>([:])
+        let inbox: AsyncStream<[Encoded]>
+        let continuation: AsyncStream<[Encoded]>.Continuation
+
+        init() {
+            (inbox, continuation) = AsyncStream.makeStream(of: [Encoded].self)
+        }
+
+        func deliver(_ batch: [Encoded]) {
+            for encoded in batch {
+                let targets = subscriptions.withLock { index -> [Subscription] in
+                    var targets: [Subscription] = []
+                    for scope in EventFilter.Scope.scopes(of: encoded.event) {
+                        guard let subscribers = index[scope] else { continue }
+                        for subscription in subscribers.values
+                        where EventFilter.name(encoded.event.name, hasPrefix: subscription.filter.prefix) {
+                            targets.append(subscription)
+                        }
+                    }
+                    return targets
+                }
+                for subscription in targets {
+                    let frame =
+                        subscription.filter.usesProductFormat ? (encoded.product ?? encoded.sandbox) : encoded.sandbox
+                    subscription.deliver(id: encoded.event.id, frame: frame)
+                }
+            }
+        }
+
+        var all: [Subscription] {
+            subscriptions.withLock { index in index.values.flatMap { $0.values } }
+        }
+    }
+
+    private let shards: [Shard]
+    private let nextShard = Atomic<Int>(0)
+    private let encoder: Encoder
+    /// The limits in force.
+    public let limits: Limits
+    private let logger: Logger
+
+    /// A bus with `shardCount` shards (default: one per core).
+    public init(
+        limits: Limits = Limits(),
+        shardCount: Int = ProcessInfo.processInfo.activeProcessorCount,
+        logger: Logger,
+        encoder: @escaping Encoder
+    ) {
+        self.shards = (0..<max(1, shardCount)).map { _ in Shard() }
+        self.limits = limits
+        self.logger = logger
+        self.encoder = encoder
+    }
+
+    /// Registers a live subscription; it receives every event committed from now on that
+    /// matches `filter`. Call ``unsubscribe(_:)`` when done.
+    public func subscribe(_ filter: EventFilter, tokenHash: String? = nil, expiresAt: Date? = nil) -> Subscription {
+        let index = nextShard.wrappingAdd(1, ordering: .relaxed).oldValue % shards.count
+        let subscription = Subscription(
+            filter: filter,
+            tokenHash: tokenHash,
+            expiresAt: expiresAt,
+            maxEvents: limits.maxQueuedEvents,
+            maxBytes: limits.maxQueuedBytes,
+            shardIndex: index
+        )
+        shards[index].subscriptions.withLock { index in
+            index[filter.scope, default: [:]][ObjectIdentifier(subscription)] = subscription
+        }
+        return subscription
+    }
+
+    /// Removes a subscription (ending it if it had not ended).
+    public func unsubscribe(_ subscription: Subscription) {
+        subscription.end(.cancelled)
+        shards[subscription.shardIndex].subscriptions.withLock { index in
+            index[subscription.filter.scope]?[ObjectIdentifier(subscription)] = nil
+            if index[subscription.filter.scope]?.isEmpty == true { index[subscription.filter.scope] = nil }
+        }
+    }
+
+    /// How many subscriptions are registered.
+    public var subscriberCount: Int {
+        shards.reduce(0) { total, shard in
+            total + shard.subscriptions.withLock { $0.values.reduce(0) { $0 + $1.count } }
+        }
+    }
+
+    /// Hands committed events to the shards; returns at once.
+    func publish(_ events: [Event]) {
+        guard !events.isEmpty else { return }
+        let batch = events.map { event in
+            Encoded(
+                event: event,
+                sandbox: encoder(event, false),
+                product: event.productID == nil ? nil : encoder(event, true)
+            )
+        }
+        for shard in shards { shard.continuation.yield(batch) }
+    }
+
+    /// Ends every subscription opened with the token whose SHA-256 is `tokenHash`.
+    public func endSubscriptions(tokenHash: String, reason: Subscription.EndReason) {
+        for shard in shards {
+            for subscription in shard.all where subscription.tokenHash == tokenHash {
+                subscription.end(reason)
+            }
+        }
+    }
+
+    /// Runs the shard workers and the keepalive ticker until graceful shutdown, then ends
+    /// every subscription so that open streams close.
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for shard in shards {
+                group.addTask {
+                    for await batch in shard.inbox { shard.deliver(batch) }
+                }
+            }
+            group.addTask {
+                await self.tick()
+            }
+            try? await gracefulShutdown()
+            for shard in shards {
+                shard.continuation.finish()
+                for subscription in shard.all { subscription.end(.shutdown) }
+            }
+            group.cancelAll()
+        }
+        logger.debug("event bus stopped")
+    }
+
+    private func tick() async {
+        let idle =
+            UInt64(limits.keepaliveAfter.components.seconds) * 1_000_000_000
+            + UInt64(limits.keepaliveAfter.components.attoseconds / 1_000_000_000)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            let now = DispatchTime.now().uptimeNanoseconds
+            let date = Date()
+            for shard in shards {
+                for subscription in shard.all {
+                    if let expiresAt = subscription.expiresAt, expiresAt <= date {
+                        subscription.end(.expired)
+                    } else {
+                        subscription.keepaliveIfIdle(now: now, idleNanoseconds: idle)
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import AerosolModels
+import Foundation
+import Logging
+import SQLKit
+import ServiceLifecycle
+import Synchronization
+
+/// The durable, ordered event log: the one source of truth for streams and replay.
+///
+/// Appends are group-committed: every append that arrives while a commit is in flight joins
+/// the next one, so many publishers share one transaction (and one fsync). An append returns
+/// only after its transaction has committed; then the events go to the ``EventBus``. Ids are
+/// assigned by the single writer, so they increase strictly in commit order.
+public final class EventLog: Service, Sendable {
+    private struct Pending {
+        var drafts: [EventDraft]
+        var continuation: CheckedContinuation<[Event], any Error>
+    }
+
+    private struct State {
+        var queue: [Pending] = []
+        var queuedDrafts = 0
+        var writer: CheckedContinuation<Void, Never>?
+        var closed = false
+    }
+
+    private let database: Database
+    private let bus: EventBus
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let lastID: Atomic<Int64>
+    /// The most drafts one transaction takes; more wait for the next.
+    public let maxBatch: Int
+    /// The most drafts that may wait for a commit; appends beyond it are refused (back-pressure).
+    public let maxQueued: Int
+
+    /// A log on `database` that announces committed events on `bus`.
+    public init(database: Database, bus: EventBus, logger: Logger, maxBatch: Int = 2000, maxQueued: Int = 100_000)
+        async throws
+    {
+        self.database = database
+        self.bus = bus
+        self.logger = logger
+        self.maxBatch = maxBatch
+        self.maxQueued = maxQueued
+        let row = try await database.sql.raw("SELECT MAX(id) AS id FROM events").first()
+        self.lastID = Atomic(try row?.decode(column: "id", as: Int64?.self) ?? 0)
+    }
+
+    /// A connection for replay reads.
+    var databaseForReads: any SQLDatabase { database.sql }
+
+    /// The id of the newest committed event (0 when the log is empty).
+    public var latestID: Int64 { lastID.load(ordering: .acquiring) }
+
+    /// Appends events and returns them with their ids once they are durable.
+    public func append(_ drafts: [EventDraft]) async throws -> [Event] {
+        guard !drafts.isEmpty else { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            let outcome = state.withLock { state -> Result<CheckedContinuation<Void, Never>?, StoreError> in
+                if state.closed { return .failure(.unavailable("the server is shutting down")) }
+                if state.queuedDrafts + drafts.count > maxQueued {
+                    return .failure(.unavailable("the event log is overloaded; retry shortly"))
+                }
+                state.queue.append(Pending(drafts: drafts, continuation: continuation))
+                state.queuedDrafts += drafts.count
+                let writer = state.writer
+                state.writer = nil
+                return .success(writer)
+            }
+            switch outcome {
+            case .failure(let error): continuation.resume(throwing: error)
+            case .success(let writer): writer?.resume()
+            }
+        }
+    }
+
+    /// Appends one event.
+    public func append(_ draft: EventDraft) async throws -> Event {
+        try await append([draft])[0]
+    }
+
+    /// Runs the writer until graceful shutdown, then commits whatever is still queued.
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            while let batch = await nextBatch() {
+                await commit(batch)
+            }
+        } onGracefulShutdown: {
+            let writer = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.closed = true
+                defer { state.writer = nil }
+                return state.writer
+            }
+            writer?.resume()
+        }
+        logger.debug("event log writer stopped")
+    }
+
+    private func nextBatch() async -> [Pending]? {
+        while true {
+            enum Step {
+                case batch([Pending])
+                case done
+                case wait
+            }
+            let step = state.withLock { state -> Step in
+                if !state.queue.isEmpty {
+                    var taken = 0
+                    var count = 0
+                    while count < state.queue.count, taken == 0 || taken + state.queue[count].drafts.count <= maxBatch {
+                        taken += state.queue[count].drafts.count
+                        count += 1
+                    }
+                    let batch = Array(state.queue.prefix(count))
+                    state.queue.removeFirst(count)
+                    state.queuedDrafts -= taken
+                    return .batch(batch)
+                }
+                return state.closed ? .done : .wait
+            }
+            switch step {
+            case .batch(let batch): return batch
+            case .done: return nil
+            case .wait:
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { state -> Bool in
+                        if !state.queue.isEmpty || state.closed { return true }
+                        state.writer = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            }
+        }
+    }
+
+    private func commit(_ batch: [Pending]) async {
+        let first = lastID.load(ordering: .acquiring) + 1
+        var next = first
+        var results: [[Event]] = []
+        results.reserveCapacity(batch.count)
+        for pending in batch {
+            var events: [Event] = []
+            events.reserveCapacity(pending.drafts.count)
+            for draft in pending.drafts {
+                events.append(draft.event(id: next))
+                next += 1
+            }
+            results.append(events)
+        }
+        let all = results.flatMap { $0 }
+        do {
+            try await write(all)
+            lastID.store(next - 1, ordering: .releasing)
+        } catch {
+            logger.error(
+                "event log commit failed",
+                metadata: ["event.count": "\(all.count)", "error": "\(String(reflecting: error))"]
+            )
+            for pending in batch {
+                pending.continuation.resume(throwing: StoreError.unavailable("the event could not be stored"))
+            }
+            return
+        }
+        bus.publish(all)
+        for (pending, events) in zip(batch, results) {
+            pending.continuation.resume(returning: events)
+        }
+    }
+
+    private func write(_ events: [Event]) async throws {
+        let sql = database.logConnection.sql()
+        try await sql.raw("BEGIN IMMEDIATE").run()
+        do {
+            var start = 0
+            while start < events.count {
+                let end = min(start + 500, events.count)
+                try await sql.raw(Self.insert(events[start..<end])).run()
+                start = end
+            }
+            try await sql.raw("COMMIT").run()
+        } catch {
+            try? await sql.raw("ROLLBACK").run()
+            throw error
+        }
+    }
+
+    private static func insert(_ events: ArraySlice<Event>) -> SQLQueryString {
+        var query: SQLQueryString =
+            "INSERT INTO events (id, name, data, ttl, published_at, core_id, user_id, product_id, product_version) VALUES "
+        var first = true
+        for event in events {
+            if !first { query.appendLiteral(", ") }
+            first = false
+            query.appendInterpolation(
+                "(\(bind: event.id), \(bind: event.name), \(bind: event.data), \(bind: event.ttl), \(bind: Timestamp.milliseconds(event.publishedAt)), \(bind: event.coreID), \(bind: event.userID), \(bind: event.productID), \(bind: event.productVersion))"
+                    as SQLQueryString
+            )
+        }
+        return query
+    }
+}

@@ -1,0 +1,186 @@
+import AerosolModels
+import Foundation
+import SQLKit
+
+/// Devices: claims by users, membership of products, names and notes.
+public struct DeviceStore: Sendable {
+    let database: Database
+
+    /// A store on `database`.
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// The device with this id, if known.
+    public func find(id: String) async throws -> Device? {
+        try await database.sql.raw("SELECT * FROM devices WHERE id = \(bind: id)").first().map(Self.device)
+    }
+
+    /// The device of `ownerID` with this id or name, if any.
+    public func find(idOrName: String, ownerID: String) async throws -> Device? {
+        try await database.sql.raw(
+            """
+            SELECT * FROM devices WHERE owner_id = \(bind: ownerID) AND (id = \(bind: idOrName) OR name = \(bind: idOrName))
+            ORDER BY CASE WHEN id = \(bind: idOrName) THEN 0 ELSE 1 END LIMIT 1
+            """
+        ).first().map(Self.device)
+    }
+
+    /// The devices `ownerID` has claimed, most recently heard first.
+    public func list(ownerID: String) async throws -> [Device] {
+        try await database.sql.raw(
+            """
+            SELECT * FROM devices WHERE owner_id = \(bind: ownerID)
+            ORDER BY COALESCE(last_handshake_at, 0) DESC, created_at DESC, id
+            """
+        ).all().map(Self.device)
+    }
+
+    /// The outcome of a claim.
+    public enum ClaimResult: Sendable, Equatable {
+        /// The device is now (or already was) the caller's.
+        case claimed
+        /// Another user owns it.
+        case ownedByAnother
+    }
+
+    /// Claims `id` for `userID`, registering the device if the cloud has not seen it.
+    public func claim(id: String, userID: String) async throws -> ClaimResult {
+        try await database.transaction { sql in
+            if let row = try await sql.raw("SELECT owner_id FROM devices WHERE id = \(bind: id)").first() {
+                let owner = try row.decode(column: "owner_id", as: String?.self)
+                if let owner, owner != userID { return .ownedByAnother }
+                if owner == nil {
+                    try await sql.raw(
+                        "UPDATE devices SET owner_id = \(bind: userID), name = NULL WHERE id = \(bind: id)"
+                    ).run()
+                }
+                return .claimed
+            }
+            let now = Timestamp.milliseconds(Date())
+            try await sql.raw(
+                "INSERT INTO devices (id, owner_id, created_at) VALUES (\(bind: id), \(bind: userID), \(bind: now))"
+            ).run()
+            return .claimed
+        }
+    }
+
+    /// Releases a claimed device (its name goes with the claim).
+    public func unclaim(id: String) async throws {
+        try await database.sql.raw("UPDATE devices SET owner_id = NULL, name = NULL WHERE id = \(bind: id)").run()
+    }
+
+    /// Renames a device. Throws `conflict` if the owner has another device of that name,
+    /// `invalid` for a name that is empty, too long, 24 hex characters or has spaces.
+    public func rename(id: String, to name: String) async throws {
+        guard Self.isValidName(name) else {
+            throw StoreError.invalid(
+                "device names have 1 to 64 characters among letters, digits, _ and -, and may not look like a device id"
+            )
+        }
+        do {
+            try await database.sql.raw("UPDATE devices SET name = \(bind: name) WHERE id = \(bind: id)").run()
+        } catch  where "\(error)".contains("UNIQUE") {
+            throw StoreError.conflict("you already have a device named \(name)")
+        }
+    }
+
+    /// Sets (or, with `nil`, clears) a device's notes.
+    public func setNotes(id: String, notes: String?) async throws {
+        try await database.sql.raw("UPDATE devices SET notes = \(bind: notes) WHERE id = \(bind: id)").run()
+    }
+
+    /// The outcome of adding devices to a product, in the shape of the API's response.
+    public struct ImportResult: Sendable, Equatable {
+        /// Devices added by this call.
+        public var updated: [String] = []
+        /// Devices that were already in this product.
+        public var existing: [String] = []
+        /// Devices that belong to another product and were left there.
+        public var nonmember: [String] = []
+        /// Ids that are not device ids.
+        public var invalid: [String] = []
+    }
+
+    /// Adds devices to a product, registering ids the cloud has not seen.
+    public func add(ids: [String], toProduct productID: Int) async throws -> ImportResult {
+        var result = ImportResult()
+        let now = Timestamp.milliseconds(Date())
+        try await database.transaction { sql in
+            for id in ids {
+                guard Device.isValidID(id) else {
+                    result.invalid.append(id)
+                    continue
+                }
+                if let row = try await sql.raw("SELECT product_id FROM devices WHERE id = \(bind: id)").first() {
+                    switch try row.decode(column: "product_id", as: Int?.self) {
+                    case productID?: result.existing.append(id)
+                    case .some: result.nonmember.append(id)
+                    case nil:
+                        try await sql.raw("UPDATE devices SET product_id = \(bind: productID) WHERE id = \(bind: id)")
+                            .run()
+                        result.updated.append(id)
+                    }
+                } else {
+                    try await sql.raw(
+                        "INSERT INTO devices (id, product_id, created_at) VALUES (\(bind: id), \(bind: productID), \(bind: now))"
+                    ).run()
+                    result.updated.append(id)
+                }
+            }
+        }
+        return result
+    }
+
+    /// Removes a device from its product.
+    public func remove(id: String, fromProduct productID: Int) async throws {
+        try await database.sql.raw(
+            "UPDATE devices SET product_id = NULL WHERE id = \(bind: id) AND product_id = \(bind: productID)"
+        ).run()
+    }
+
+    /// One page of a product's devices, with the total count; filters are optional.
+    public func list(
+        productID: Int,
+        page: Int,
+        perPage: Int,
+        deviceID: String? = nil,
+        nameContains: String? = nil
+    ) async throws -> (devices: [Device], total: Int) {
+        var conditions: [SQLQueryString] = ["product_id = \(bind: productID)"]
+        if let deviceID { conditions.append("id = \(bind: deviceID)") }
+        if let nameContains { conditions.append("name LIKE \(bind: "%" + nameContains + "%")") }
+        let condition = conditions.joined(separator: " AND ")
+        let total =
+            try await database.sql.raw("SELECT COUNT(*) AS n FROM devices WHERE \(condition)").first()?
+            .decode(column: "n", as: Int.self) ?? 0
+        let devices = try await database.sql.raw(
+            "SELECT * FROM devices WHERE \(condition) ORDER BY id LIMIT \(bind: perPage) OFFSET \(bind: (page - 1) * perPage)"
+        ).all().map(Self.device)
+        return (devices, total)
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        (1...64).contains(name.utf8.count) && !Device.isValidID(name)
+            && name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == "-" }
+    }
+
+    static func device(_ row: any SQLRow) throws -> Device {
+        Device(
+            id: try row.decode(column: "id", as: String.self),
+            name: try row.decode(column: "name", as: String?.self),
+            ownerID: try row.decode(column: "owner_id", as: String?.self),
+            productID: try row.decode(column: "product_id", as: Int?.self),
+            notes: try row.decode(column: "notes", as: String?.self),
+            platformID: try row.decode(column: "platform_id", as: Int?.self),
+            online: try row.decode(column: "online", as: Int.self) != 0,
+            lastHeard: try row.decode(column: "last_heard", as: Int64?.self).map(Timestamp.date(milliseconds:)),
+            lastHandshakeAt: try row.decode(column: "last_handshake_at", as: Int64?.self).map(
+                Timestamp.date(milliseconds:)
+            ),
+            lastIPAddress: try row.decode(column: "last_ip_address", as: String?.self),
+            systemFirmwareVersion: try row.decode(column: "system_firmware_version", as: String?.self),
+            createdAt: Timestamp.date(milliseconds: try row.decode(column: "created_at", as: Int64.self))
+        )
+    }
+}

@@ -1,0 +1,129 @@
+import AerosolServer
+import AerosolStore
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+
+/// `aerosol serve`: runs the server until SIGINT or SIGTERM.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Aerosol server.",
+        discussion: """
+            Every flag can also be set with the environment variable named in its help; a flag on the
+            command line wins over the variable. The server creates its data directory, SQLite
+            database and secret on first start, and stops cleanly on SIGINT or SIGTERM.
+
+            Example:
+              aerosol serve --port 8080 --data-dir ./aerosol-data
+            """
+    )
+
+    @Option(help: "Address to listen on. [env: AEROSOL_HOST] (default: 127.0.0.1)")
+    var host: String?
+
+    @Option(help: "HTTP port; 0 picks a free one. [env: AEROSOL_PORT] (default: 8080)")
+    var port: Int?
+
+    @Option(help: "Directory for the database and the server secret. [env: AEROSOL_DATA_DIR] (default: ./aerosol-data)")
+    var dataDir: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical. [env: AEROSOL_LOG_LEVEL] (default: info)")
+    var logLevel: String?
+
+    @Option(
+        help:
+            "Largest event data accepted from REST publishes, in bytes, up to 16384. [env: AEROSOL_MAX_EVENT_DATA] (default: 1024)"
+    )
+    var maxEventData: Int?
+
+    @Option(help: "Hours of events kept for Last-Event-ID replay. [env: AEROSOL_RETENTION_HOURS] (default: 24)")
+    var retentionHours: Double?
+
+    @Option(help: "Most events kept for replay. [env: AEROSOL_RETENTION_COUNT] (default: 1000000)")
+    var retentionCount: Int?
+
+    @Option(
+        help:
+            "Events a stream may have waiting before it is closed as too slow. [env: AEROSOL_STREAM_BUFFER] (default: 1000)"
+    )
+    var streamBuffer: Int?
+
+    @Option(
+        help:
+            "full (fsync every commit) or normal (survives a process crash, not a power cut). [env: AEROSOL_SYNC] (default: full)"
+    )
+    var sync: String?
+
+    @Option(
+        help:
+            "Base URL shown in error hints, e.g. https://cloud.example.com. [env: AEROSOL_PUBLIC_URL] (default: http://HOST:PORT)"
+    )
+    var publicURL: String?
+
+    func run() async throws {
+        let configuration = try makeConfiguration()
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = configuration.logLevel
+            return handler
+        }
+        var logger = Logger(label: "aerosol")
+        logger.logLevel = configuration.logLevel
+        let app = try await buildApplication(configuration: configuration, logger: logger)
+        try await app.runService()
+        logger.info("aerosol stopped")
+    }
+
+    func makeConfiguration() throws -> Configuration {
+        var configuration = Configuration()
+        configuration.host = try EnvironmentOption.resolve(host, "AEROSOL_HOST", default: configuration.host)
+        configuration.port = try EnvironmentOption.resolve(port, "AEROSOL_PORT", default: configuration.port)
+        guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be 0 to 65535") }
+        configuration.dataDirectory = try EnvironmentOption.resolve(
+            dataDir,
+            "AEROSOL_DATA_DIR",
+            default: configuration.dataDirectory
+        )
+        let level = try EnvironmentOption.resolve(logLevel, "AEROSOL_LOG_LEVEL", default: "info")
+        guard let parsedLevel = Logger.Level(rawValue: level.lowercased()) else {
+            throw ValidationError(
+                "unknown log level \(level): use trace, debug, info, notice, warning, error or critical"
+            )
+        }
+        configuration.logLevel = parsedLevel
+        configuration.maxEventDataBytes = try EnvironmentOption.resolve(
+            maxEventData,
+            "AEROSOL_MAX_EVENT_DATA",
+            default: configuration.maxEventDataBytes
+        )
+        guard (1...Configuration.eventDataLimitCeiling).contains(configuration.maxEventDataBytes) else {
+            throw ValidationError("--max-event-data must be 1 to \(Configuration.eventDataLimitCeiling)")
+        }
+        let hours = try EnvironmentOption.resolve(retentionHours, "AEROSOL_RETENTION_HOURS", default: 24)
+        guard hours > 0 else { throw ValidationError("--retention-hours must be positive") }
+        configuration.retentionAge = .seconds(hours * 3600)
+        configuration.retentionCount = try EnvironmentOption.resolve(
+            retentionCount,
+            "AEROSOL_RETENTION_COUNT",
+            default: configuration.retentionCount
+        )
+        guard configuration.retentionCount >= 1 else { throw ValidationError("--retention-count must be at least 1") }
+        configuration.subscriberMaxEvents = try EnvironmentOption.resolve(
+            streamBuffer,
+            "AEROSOL_STREAM_BUFFER",
+            default: configuration.subscriberMaxEvents
+        )
+        guard configuration.subscriberMaxEvents >= 1 else {
+            throw ValidationError("--stream-buffer must be at least 1")
+        }
+        let syncMode = try EnvironmentOption.resolve(sync, "AEROSOL_SYNC", default: "full")
+        guard let synchronous = Database.Synchronous(rawValue: syncMode.uppercased()) else {
+            throw ValidationError("--sync must be full or normal")
+        }
+        configuration.synchronous = synchronous
+        configuration.publicURL = try EnvironmentOption.resolve(publicURL, "AEROSOL_PUBLIC_URL", default: "")
+        if configuration.publicURL?.isEmpty == true { configuration.publicURL = nil }
+        return configuration
+    }
+}
