@@ -61,9 +61,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "WireClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AerosolBench",
             dependencies: [
                 "ServerSentEvents",
+                "WireClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -93,7 +103,9 @@ let package = Package(
             dependencies: [
                 "AerosolServer",
                 "AerosolStore",
-                "AerosolBench",
+                "AerosolModels",
+                "WireClient",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

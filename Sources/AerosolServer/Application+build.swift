@@ -11,11 +11,12 @@ import NIOCore
 /// - Parameters:
 ///   - configuration: what `aerosol serve` was told.
 ///   - logger: the root logger.
-///   - onServerRunning: called with the bound port once the server listens (port 0 picks one).
+///   - onServerRunning: called once the server listens, with its port (port 0 picks one) and
+///     its event log (what the device gateway and tests publish through).
 public func buildApplication(
     configuration: Configuration,
     logger: Logger,
-    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    onServerRunning: @escaping @Sendable (RunningServer) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
     guard (1...Configuration.eventDataLimitCeiling).contains(configuration.maxEventDataBytes) else {
         throw StoreError.invalid(
@@ -77,11 +78,12 @@ public func buildApplication(
         services: [bus, log, retention, DatabaseCloser(database: database)],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port
+            cloud.boundPort.value = port
             logger.info(
                 "aerosol listening on http://\(host):\(port)",
                 metadata: ["data.dir": "\(files.path)", "event.last_id": "\(log.latestID)"]
             )
-            await onServerRunning(port)
+            await onServerRunning(RunningServer(port: port, log: log))
         },
         logger: logger
     )

@@ -2,6 +2,7 @@ import AerosolModels
 import AerosolStore
 import Hummingbird
 import Logging
+import Synchronization
 
 /// What every route needs: the configuration, the stores, the event log and bus, and the
 /// authenticator. Built once by ``buildApplication(configuration:logger:)``.
@@ -15,15 +16,35 @@ struct Cloud: Sendable {
     let log: EventLog
     let bus: EventBus
     let auth: Authenticator
+    /// The port the server is bound to (known once it listens; port 0 picks one).
+    let boundPort = BoundPort()
 
     /// The base URL that error hints point at.
     var baseURL: String {
-        configuration.publicURL ?? "http://\(configuration.host):\(configuration.port)"
+        let port = boundPort.value
+        return configuration.publicURL ?? "http://\(configuration.host):\(port == 0 ? configuration.port : port)"
     }
 
     /// Reads the request's body fields (with the configured size limit).
     func fields(_ request: inout Request) async throws -> RequestFields {
         try await RequestFields.read(from: &request, limit: configuration.maxRequestBodyBytes)
+    }
+
+    /// Reads the body and authenticates the request by its one token (header, query or form
+    /// body); the body is read on every method so that a body token on GET gets its 400.
+    func authorize(_ request: inout Request) async throws -> (caller: Caller, fields: RequestFields) {
+        let fields = try await fields(&request)
+        return (try await auth.authenticate(request, fields: fields), fields)
+    }
+}
+
+/// The port the server listens on, set once it is bound.
+final class BoundPort: Sendable {
+    private let port = Atomic<Int>(0)
+
+    var value: Int {
+        get { port.load(ordering: .relaxed) }
+        set { port.store(newValue, ordering: .relaxed) }
     }
 }
 

@@ -1,6 +1,7 @@
 import AerosolModels
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// The fields of a request body, read once with a size limit, from JSON or a form.
 ///
@@ -31,7 +32,7 @@ struct RequestFields: Sendable {
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: limit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch is NIOTooManyBytesError {
             throw APIError.resource(.contentTooLarge, "Request body too large: the limit is \(limit) bytes")
         }
         guard buffer.readableBytes > 0 else { return .empty }

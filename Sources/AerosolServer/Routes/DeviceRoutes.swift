@@ -9,14 +9,14 @@ struct DeviceRoutes {
 
     func register(_ routes: RouteRegistrar) {
         routes.on(.get, "/v1/devices") { request, _ in
-            let caller = try await cloud.auth.authenticate(request)
+            var request = request
+            let (caller, _) = try await cloud.authorize(&request)
             let devices = try await cloud.devices.list(ownerID: caller.userID)
             return .json(.array(devices.map(\.listJSON)))
         }
         routes.on(.post, "/v1/devices") { request, _ in
             var request = request
-            let fields = try await cloud.fields(&request)
-            let caller = try await cloud.auth.authenticate(request, fields: fields)
+            let (caller, fields) = try await cloud.authorize(&request)
             guard let raw = fields.string("id") else {
                 throw APIError.badRequest("id is required: the device ID to claim")
             }
@@ -32,14 +32,14 @@ struct DeviceRoutes {
             }
         }
         routes.on(.get, "/v1/devices/:device") { request, context in
-            let caller = try await cloud.auth.authenticate(request)
+            var request = request
+            let (caller, _) = try await cloud.authorize(&request)
             let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
             return .json(device.detailJSON)
         }
         routes.on(.put, "/v1/devices/:device") { request, context in
             var request = request
-            let fields = try await cloud.fields(&request)
-            let caller = try await cloud.auth.authenticate(request, fields: fields)
+            let (caller, fields) = try await cloud.authorize(&request)
             let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
             let now = JSONValue.timestamp(Date())
             if fields.has("name") {
@@ -61,8 +61,7 @@ struct DeviceRoutes {
         }
         routes.on(.delete, "/v1/devices/:device") { request, context in
             var request = request
-            let fields = try await cloud.fields(&request)
-            let caller = try await cloud.auth.authenticate(request, fields: fields)
+            let (caller, _) = try await cloud.authorize(&request)
             let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
             guard device.ownerID == caller.userID else { throw APIError.permissionDenied(baseURL: cloud.baseURL) }
             try await cloud.devices.unclaim(id: device.id)

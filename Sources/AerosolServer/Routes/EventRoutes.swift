@@ -10,16 +10,14 @@ struct EventRoutes {
     func register(_ routes: RouteRegistrar) {
         routes.on(.post, "/v1/devices/events") { request, _ in
             var request = request
-            let fields = try await cloud.fields(&request)
-            let caller = try await cloud.auth.authenticate(request, fields: fields)
+            let (caller, fields) = try await cloud.authorize(&request)
             let draft = try draft(fields, userID: caller.userID, productID: nil)
             _ = try await cloud.log.append(draft)
             return .ok
         }
         routes.on(.post, "/v1/products/:product/events") { request, context in
             var request = request
-            let fields = try await cloud.fields(&request)
-            let caller = try await cloud.auth.authenticate(request, fields: fields)
+            let (caller, fields) = try await cloud.authorize(&request)
             let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
             let draft = try draft(fields, userID: nil, productID: product.id)
             _ = try await cloud.log.append(draft)
@@ -29,25 +27,30 @@ struct EventRoutes {
         // Every stream route exists with and without a trailing prefix (`/**` keeps any `/`).
         for suffix in ["", "/**"] {
             routes.on(.get, "/v1/events" + suffix) { request, context in
-                let caller = try await cloud.auth.authenticate(request)
+                var request = request
+                let (caller, _) = try await cloud.authorize(&request)
                 return try stream(.user(caller.userID), request, context, caller)
             }
             routes.on(.get, "/v1/devices/events" + suffix) { request, context in
-                let caller = try await cloud.auth.authenticate(request)
+                var request = request
+                let (caller, _) = try await cloud.authorize(&request)
                 return try stream(.user(caller.userID), request, context, caller)
             }
             routes.on(.get, "/v1/devices/:device/events" + suffix) { request, context in
-                let caller = try await cloud.auth.authenticate(request)
+                var request = request
+                let (caller, _) = try await cloud.authorize(&request)
                 let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
                 return try stream(.device(device.id), request, context, caller)
             }
             routes.on(.get, "/v1/products/:product/events" + suffix) { request, context in
-                let caller = try await cloud.auth.authenticate(request)
+                var request = request
+                let (caller, _) = try await cloud.authorize(&request)
                 let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
                 return try stream(.product(product.id), request, context, caller)
             }
             routes.on(.get, "/v1/products/:product/devices/:device/events" + suffix) { request, context in
-                let caller = try await cloud.auth.authenticate(request)
+                var request = request
+                let (caller, _) = try await cloud.authorize(&request)
                 let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
                 let device = try await cloud.productDevice(try context.parameters.decoded("device"), in: product)
                 return try stream(.productDevice(product: product.id, device: device.id), request, context, caller)

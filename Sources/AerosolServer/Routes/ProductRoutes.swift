@@ -10,8 +10,7 @@ struct ProductRoutes {
     func register(_ routes: RouteRegistrar) {
         routes.on(.post, "/v1/products") { request, _ in
             var request = request
-            let fields = try await cloud.fields(&request)
-            let caller = try await cloud.auth.authenticate(request, fields: fields)
+            let (caller, fields) = try await cloud.authorize(&request)
             guard let name = fields.string("name"), !name.isEmpty else {
                 throw APIError.badRequest("name is required")
             }
@@ -25,19 +24,20 @@ struct ProductRoutes {
             return .json(.object([("product", product.json)]))
         }
         routes.on(.get, "/v1/products") { request, _ in
-            let caller = try await cloud.auth.authenticate(request)
+            var request = request
+            let (caller, _) = try await cloud.authorize(&request)
             let products = try await cloud.products.list(memberID: caller.userID)
             return .json(.object([("products", .array(products.map(\.json)))]))
         }
         routes.on(.get, "/v1/products/:product") { request, context in
-            let caller = try await cloud.auth.authenticate(request)
+            var request = request
+            let (caller, _) = try await cloud.authorize(&request)
             let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
             return .json(.object([("product", product.json)]))
         }
         routes.on(.post, "/v1/products/:product/devices") { request, context in
             var request = request
-            let fields = try await cloud.fields(&request)
-            let caller = try await cloud.auth.authenticate(request, fields: fields)
+            let (caller, fields) = try await cloud.authorize(&request)
             let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
             let ids = fields.list("ids") + fields.list("id")
             guard !ids.isEmpty else {
@@ -57,7 +57,8 @@ struct ProductRoutes {
             )
         }
         routes.on(.get, "/v1/products/:product/devices") { request, context in
-            let caller = try await cloud.auth.authenticate(request)
+            var request = request
+            let (caller, _) = try await cloud.authorize(&request)
             let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
             let query = request.uri.queryParameters
             let page = try Self.integer(query.get("page"), name: "page", range: 1...1_000_000) ?? 1
@@ -87,15 +88,15 @@ struct ProductRoutes {
             )
         }
         routes.on(.get, "/v1/products/:product/devices/:device") { request, context in
-            let caller = try await cloud.auth.authenticate(request)
+            var request = request
+            let (caller, _) = try await cloud.authorize(&request)
             let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
             let device = try await cloud.productDevice(try context.parameters.decoded("device"), in: product)
             return .json(device.productJSON)
         }
         routes.on(.delete, "/v1/products/:product/devices/:device") { request, context in
             var request = request
-            let fields = try await cloud.fields(&request)
-            let caller = try await cloud.auth.authenticate(request, fields: fields)
+            let (caller, _) = try await cloud.authorize(&request)
             let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
             let device = try await cloud.productDevice(try context.parameters.decoded("device"), in: product)
             try await cloud.devices.remove(id: device.id, fromProduct: product.id)

@@ -15,14 +15,14 @@ struct TokenRoutes {
         routes.on(.get, "/v1/access_tokens") { request, _ in try await list(request) }
         routes.on(.delete, "/v1/access_tokens") { request, _ in
             var request = request
-            let fields = try await cloud.fields(&request)
-            let caller = try await cloud.auth.authenticate(request, fields: fields)
+            let (caller, _) = try await cloud.authorize(&request)
             let hashes = try await cloud.tokens.revokeAll(userID: caller.userID)
             forget(hashes)
             return .ok
         }
         routes.on(.get, "/v1/access_tokens/current") { request, _ in
-            let caller = try await cloud.auth.authenticate(request)
+            var request = request
+            let (caller, _) = try await cloud.authorize(&request)
             return .json(
                 .object([
                     ("expires_at", .timestamp(caller.expiresAt)),
@@ -35,8 +35,7 @@ struct TokenRoutes {
         }
         routes.on(.delete, "/v1/access_tokens/current") { request, _ in
             var request = request
-            let fields = try await cloud.fields(&request)
-            let caller = try await cloud.auth.authenticate(request, fields: fields)
+            let (caller, _) = try await cloud.authorize(&request)
             try await cloud.tokens.revoke(tokenHash: caller.tokenHash)
             forget([caller.tokenHash])
             return .ok

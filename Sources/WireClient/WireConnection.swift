@@ -9,19 +9,33 @@ import NIOPosix
 /// One request at a time; not shared between tasks.
 public final class WireConnection {
     private let channel: any Channel
-    private var parts: AsyncStream<HTTPClientResponsePart>.Iterator
+    private let continuation: AsyncStream<Item>.Continuation
+    private var parts: AsyncStream<Item>.Iterator
+    private var timeouts = 0
     /// The port it is connected to.
     public let port: Int
 
-    private init(channel: any Channel, parts: AsyncStream<HTTPClientResponsePart>, port: Int) {
+    /// What the connection's stream carries: response parts, and the marks of read deadlines.
+    enum Item: Sendable {
+        case part(HTTPClientResponsePart)
+        case deadline(Int)
+    }
+
+    private init(
+        channel: any Channel,
+        items: AsyncStream<Item>,
+        continuation: AsyncStream<Item>.Continuation,
+        port: Int
+    ) {
         self.channel = channel
-        self.parts = parts.makeAsyncIterator()
+        self.parts = items.makeAsyncIterator()
+        self.continuation = continuation
         self.port = port
     }
 
     /// Connects to `host:port`.
     public static func connect(host: String = "127.0.0.1", port: Int) async throws -> WireConnection {
-        let (stream, continuation) = AsyncStream.makeStream(of: HTTPClientResponsePart.self)
+        let (stream, continuation) = AsyncStream.makeStream(of: Item.self)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .channelInitializer { channel in
@@ -32,7 +46,7 @@ public final class WireConnection {
             }
             .connect(host: host, port: port)
             .get()
-        return WireConnection(channel: channel, parts: stream, port: port)
+        return WireConnection(channel: channel, items: stream, continuation: continuation, port: port)
     }
 
     /// Sends a request; `headers` are sent as given (add `Content-Type` yourself).
@@ -55,21 +69,38 @@ public final class WireConnection {
         try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
     }
 
-    /// Reads the next response head.
-    public func readHead() async throws -> HTTPResponseHead {
-        while let part = await parts.next() {
+    /// Reads the next response head; throws ``WireError/timedOut`` after `timeout`.
+    public func readHead(timeout: TimeAmount = .seconds(30)) async throws -> HTTPResponseHead {
+        while let part = try await nextPart(timeout: timeout) {
             if case .head(let head) = part { return head }
         }
         throw WireError.closed
     }
 
     /// Reads the next chunk of body bytes; `nil` at the end of the response or connection.
-    public func readBody() async -> ByteBuffer? {
-        while let part = await parts.next() {
+    /// Throws ``WireError/timedOut`` if nothing arrives within `timeout`.
+    public func readBody(timeout: TimeAmount = .seconds(30)) async throws -> ByteBuffer? {
+        while let part = try await nextPart(timeout: timeout) {
             switch part {
             case .head: continue
             case .body(let buffer): return buffer
             case .end: return nil
+            }
+        }
+        return nil
+    }
+
+    private func nextPart(timeout: TimeAmount) async throws -> HTTPClientResponsePart? {
+        timeouts += 1
+        let mark = timeouts
+        let continuation = self.continuation
+        let scheduled = channel.eventLoop.scheduleTask(in: timeout) { continuation.yield(.deadline(mark)) }
+        defer { scheduled.cancel() }
+        while let item = await parts.next() {
+            switch item {
+            case .part(let part): return part
+            case .deadline(let expired) where expired == mark: throw WireError.timedOut
+            case .deadline: continue
             }
         }
         return nil
@@ -85,7 +116,7 @@ public final class WireConnection {
         try await send(method, path, headers: headers, body: body)
         let head = try await readHead()
         var bytes = ByteBuffer()
-        while var chunk = await readBody() { bytes.writeBuffer(&chunk) }
+        while var chunk = try await readBody() { bytes.writeBuffer(&chunk) }
         return WireResponse(head: head, body: bytes)
     }
 
@@ -114,18 +145,20 @@ public struct WireResponse: Sendable {
 public enum WireError: Error {
     /// The server closed the connection before a response head arrived.
     case closed
+    /// Nothing arrived within the read's timeout.
+    case timedOut
 }
 
 private final class PartForwarder: ChannelInboundHandler, Sendable {
     typealias InboundIn = HTTPClientResponsePart
-    let continuation: AsyncStream<HTTPClientResponsePart>.Continuation
+    let continuation: AsyncStream<WireConnection.Item>.Continuation
 
-    init(continuation: AsyncStream<HTTPClientResponsePart>.Continuation) {
+    init(continuation: AsyncStream<WireConnection.Item>.Continuation) {
         self.continuation = continuation
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        continuation.yield(unwrapInboundIn(data))
+        continuation.yield(.part(unwrapInboundIn(data)))
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -1,0 +1,206 @@
+import AerosolModels
+import AerosolServer
+import AerosolStore
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import Testing
+import WireClient
+
+/// A real Aerosol server on 127.0.0.1, port 0, with its own data directory, for live tests.
+struct TestServer: Sendable {
+    let port: Int
+    let dataDirectory: String
+    /// The running server's event log (to publish as a device would).
+    let log: EventLog
+    let group: ServiceGroup
+
+    /// Starts a graceful shutdown, as SIGTERM does.
+    func shutdown() async {
+        await group.triggerGracefulShutdown()
+    }
+
+    static let logger: Logger = {
+        var logger = Logger(label: "aerosol-test")
+        logger.logLevel = .error
+        return logger
+    }()
+
+    /// A fresh, empty data directory under the system's temporary directory.
+    static func makeDataDirectory() -> String {
+        let path = NSTemporaryDirectory() + "aerosol-test-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Runs `body` against a server, then shuts the server down gracefully.
+    static func with<T: Sendable>(
+        dataDirectory: String? = nil,
+        configure: (inout Configuration) -> Void = { _ in },
+        _ body: @Sendable (TestServer) async throws -> T
+    ) async throws -> T {
+        var configuration = Configuration()
+        configuration.port = 0
+        configuration.dataDirectory = dataDirectory ?? makeDataDirectory()
+        configuration.synchronous = .normal
+        configuration.bcryptCost = 4
+        configure(&configuration)
+        let (ports, portContinuation) = AsyncStream.makeStream(of: RunningServer.self)
+        let app = try await buildApplication(configuration: configuration, logger: logger) { running in
+            portContinuation.yield(running)
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger)
+        )
+        let directory = configuration.dataDirectory
+        return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            guard let running = await iterator.next() else { throw TestFailure("server did not start") }
+            let server = TestServer(port: running.port, dataDirectory: directory, log: running.log, group: group)
+            do {
+                let result = try await body(server)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+        }
+    }
+
+    /// A new connection to the server.
+    func connect() async throws -> WireConnection {
+        try await WireConnection.connect(port: port)
+    }
+
+    /// One request on a new connection.
+    func request(
+        _ method: HTTPMethod,
+        _ path: String,
+        headers: [(String, String)] = [],
+        body: String? = nil
+    ) async throws -> WireResponse {
+        let connection = try await connect()
+        do {
+            let response = try await connection.request(method, path, headers: headers, body: body)
+            await connection.close()
+            return response
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
+    /// A form-encoded POST (or other method) with a bearer token.
+    func form(
+        _ method: HTTPMethod,
+        _ path: String,
+        token: String?,
+        _ fields: [(String, String)] = []
+    ) async throws -> WireResponse {
+        var headers = [("Content-Type", "application/x-www-form-urlencoded")]
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        return try await request(method, path, headers: headers, body: Self.formBody(fields))
+    }
+
+    /// A GET with a bearer token.
+    func get(_ path: String, token: String?) async throws -> WireResponse {
+        try await request(.GET, path, headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [])
+    }
+
+    static func formBody(_ fields: [(String, String)]) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return fields.map {
+            "\($0.0.addingPercentEncoding(withAllowedCharacters: allowed)!)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed)!)"
+        }.joined(separator: "&")
+    }
+
+    /// Creates an account directly in the data directory, as `aerosol user create` does.
+    func createUser(_ email: String, password: String = "correct-horse") async throws {
+        let database = try await Database.open(
+            path: DataDirectory(path: dataDirectory).databasePath,
+            connections: 1,
+            logger: Self.logger
+        )
+        do {
+            _ = try await UserStore(database: database, bcryptCost: 4).create(email: email, password: password)
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+
+    /// An access token from the password grant.
+    func login(_ email: String, password: String = "correct-horse", expiresIn: Int? = nil) async throws -> String {
+        var fields = [("grant_type", "password"), ("username", email), ("password", password)]
+        if let expiresIn { fields.append(("expires_in", String(expiresIn))) }
+        let response = try await request(
+            .POST,
+            "/oauth/token",
+            headers: [
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Authorization", "Basic " + Data("particle:particle".utf8).base64EncodedString()),
+            ],
+            body: Self.formBody(fields)
+        )
+        guard response.status == 200, let token = try JSONValue(response)["access_token"]?.stringValue else {
+            throw TestFailure("login failed: \(response.status) \(response.text)")
+        }
+        return token
+    }
+
+    /// A new account and its token.
+    func user(_ email: String) async throws -> String {
+        try await createUser(email)
+        return try await login(email)
+    }
+
+    /// The id of the account behind a token.
+    func userID(token: String) async throws -> String {
+        let database = try await Database.open(
+            path: DataDirectory(path: dataDirectory).databasePath,
+            connections: 1,
+            logger: Self.logger
+        )
+        let grant = try await TokenStore(
+            database: database,
+            secret: try ServerSecret.loadOrCreate(at: DataDirectory(path: dataDirectory).secretPath)
+        ).lookup(token)
+        await database.close()
+        guard let grant else { throw TestFailure("unknown token") }
+        return grant.userID
+    }
+
+    /// Publishes as a device would: straight into the event log, with the device's id.
+    func publishFromDevice(_ name: String, _ data: String, device: String, owner: String?, product: Int? = nil)
+        async throws
+    {
+        _ = try await log.append(
+            EventDraft(name: name, data: data, coreID: device, userID: owner, productID: product, productVersion: 3)
+        )
+    }
+
+    /// Publishes to the caller's sandbox stream and expects `{"ok":true}`.
+    func publish(_ name: String, _ data: String? = nil, token: String, product: String? = nil) async throws {
+        var fields = [("name", name)]
+        if let data { fields.append(("data", data)) }
+        let path = product.map { "/v1/products/\($0)/events" } ?? "/v1/devices/events"
+        let response = try await form(.POST, path, token: token, fields)
+        guard response.status == 200, response.text == #"{"ok":true}"# else {
+            throw TestFailure("publish failed: \(response.status) \(response.text)")
+        }
+    }
+}
+
+/// A test's own failure with a message.
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
