@@ -95,7 +95,14 @@ let package = Package(
         .testTarget(name: "AerosolModelsTests", dependencies: ["AerosolModels"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AerosolStoreTests",
-            dependencies: ["AerosolStore", "AerosolModels"],
+            dependencies: [
+                "AerosolStore",
+                "AerosolModels",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
