@@ -70,6 +70,13 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "aerosol")
         logger.logLevel = configuration.logLevel
+        let files = FileDescriptorLimit.raiseToMaximum()
+        if files < 4096 {
+            logger.warning(
+                "the open-file limit is low; each event stream needs one",
+                metadata: ["process.max_open_files": "\(files)"]
+            )
+        }
         let app = try await buildApplication(configuration: configuration, logger: logger)
         try await app.runService()
         logger.info("aerosol stopped")
