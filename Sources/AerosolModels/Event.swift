@@ -61,14 +61,7 @@ extension Event {
     public var sandboxJSON: String {
         var json = JSONWriter()
         json.beginObject()
-        json.key("data")
-        json.stringOrNull(data)
-        json.key("ttl")
-        json.integer(ttl)
-        json.key("published_at")
-        json.string(Timestamp.format(publishedAt))
-        json.key("coreid")
-        json.string(coreID)
+        writeSandboxFields(to: &json)
         json.endObject()
         return json.output
     }
@@ -78,14 +71,7 @@ extension Event {
     public var productJSON: String {
         var json = JSONWriter()
         json.beginObject()
-        json.key("data")
-        json.stringOrNull(data)
-        json.key("ttl")
-        json.integer(ttl)
-        json.key("published_at")
-        json.string(Timestamp.format(publishedAt))
-        json.key("coreid")
-        json.string(coreID)
+        writeSandboxFields(to: &json)
         json.key("userid")
         json.string(userID ?? "")
         json.key("version")
@@ -96,5 +82,16 @@ extension Event {
         json.integer(productID ?? 0)
         json.endObject()
         return json.output
+    }
+
+    private func writeSandboxFields(to json: inout JSONWriter) {
+        json.key("data")
+        json.stringOrNull(data)
+        json.key("ttl")
+        json.integer(ttl)
+        json.key("published_at")
+        json.string(Timestamp.format(publishedAt))
+        json.key("coreid")
+        json.string(coreID)
     }
 }
