@@ -61,7 +61,11 @@ public struct Product: Sendable, Hashable {
                 lastWasDash = true
             }
         }
+        slug = String(slug.prefix(60))
         while slug.hasSuffix("-") { slug.removeLast() }
-        return String(slug.prefix(60))
+        // Keep the result a valid slug: never empty, never all digits.
+        if slug.isEmpty { return "product" }
+        if slug.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) { return "product-" + slug }
+        return slug
     }
 }

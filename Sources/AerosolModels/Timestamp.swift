@@ -11,8 +11,13 @@ public enum Timestamp {
     }
 
     /// Whole milliseconds since 1970 (rounded down), the unit the store keeps.
+    ///
+    /// A `Date` made from whole milliseconds may hold a value a hair below them, so the time is
+    /// first rounded to whole microseconds, then floored to milliseconds in integers.
     public static func milliseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let microseconds = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let (quotient, remainder) = microseconds.quotientAndRemainder(dividingBy: 1000)
+        return remainder < 0 ? quotient - 1 : quotient
     }
 
     /// The date `milliseconds` after 1970.

@@ -55,7 +55,7 @@ struct RequestFields: Sendable {
         do {
             value = try JSONValue.parse(bytes)
         } catch {
-            throw APIError.badRequest("Malformed JSON body: \(Self.describe(error))")
+            throw APIError.badRequest("Malformed JSON body: \(error)")
         }
         guard case .object(let members) = value else {
             throw APIError.badRequest("Malformed JSON body: expected an object")
@@ -84,16 +84,6 @@ struct RequestFields: Sendable {
 
     private static func decodeFormComponent(_ text: Substring) -> String? {
         text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        if let error = error as? DecodingError {
-            switch error {
-            case .dataCorrupted(let context): return context.underlyingError.map { "\($0)" } ?? context.debugDescription
-            default: return "\(error)"
-            }
-        }
-        return "\(error)"
     }
 
     /// Whether the body had this field.
