@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "aerosol", targets: ["aerosol"]),
         .library(name: "AerosolServer", targets: ["AerosolServer"]),
         .library(name: "ServerSentEvents", targets: ["ServerSentEvents"]),
+        .library(name: "AerosolClient", targets: ["AerosolClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -23,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         .target(name: "ServerSentEvents", swiftSettings: swiftSettings),
@@ -49,14 +52,40 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Webhooks",
+            dependencies: [
+                "AerosolModels",
+                "AerosolStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AerosolServer",
             dependencies: [
                 "AerosolModels",
                 "AerosolStore",
+                "Webhooks",
                 "ServerSentEvents",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AerosolClient",
+            dependencies: [
+                "ServerSentEvents",
+                "AerosolModels",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -92,6 +121,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ServerSentEventsTests", dependencies: ["ServerSentEvents"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WebhooksTests",
+            dependencies: [
+                "Webhooks",
+                "AerosolStore",
+                "AerosolModels",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "AerosolModelsTests", dependencies: ["AerosolModels"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AerosolStoreTests",

@@ -1,0 +1,94 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import ServerSentEvents
+
+/// A resumable event stream: an `AsyncSequence` of ``StreamUpdate``s.
+///
+/// It connects, yields events as they arrive, and when the connection ends, fails, or stays
+/// silent longer than ``StreamOptions/idleTimeout`` it reconnects with backoff and jitter,
+/// sending `Last-Event-ID` so that (against Aerosol) no event is lost or repeated. Each reconnect
+/// is yielded as ``StreamUpdate/reconnecting(reason:attempt:retryIn:)``. A 401 or 403 ends the
+/// sequence with a ``ClientError``; cancelling the consuming task ends it cleanly.
+public struct EventStream: AsyncSequence, Sendable {
+    public typealias Element = StreamUpdate
+
+    let client: AerosolClient
+    let path: String
+    let options: StreamOptions
+
+    public func makeAsyncIterator() -> AsyncThrowingStream<StreamUpdate, any Error>.Iterator {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(
+            of: StreamUpdate.self,
+            bufferingPolicy: .bufferingOldest(10_000)
+        )
+        // The connection loop needs a task of its own that outlives each `next()` call; it is
+        // bound to the iterator: when the consumer stops (or is cancelled) the stream terminates
+        // and the task is cancelled, which closes the connection.
+        let task = Task { [self] in
+            await run(continuation)
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream.makeAsyncIterator()
+    }
+
+    /// Only the events, without connection updates.
+    public var events: AsyncCompactMapSequence<EventStream, CloudEvent> {
+        compactMap { update in
+            if case .event(let event) = update { event } else { nil }
+        }
+    }
+
+    private func run(_ continuation: AsyncThrowingStream<StreamUpdate, any Error>.Continuation) async {
+        var backoff = ReconnectBackoff(initial: options.initialBackoff, maximum: options.maxBackoff)
+        var generator = SystemRandomNumberGenerator()
+        let cursor = StreamCursor(lastID: options.lastEventID)
+        while !Task.isCancelled {
+            let reason: String
+            do {
+                try await connectOnce(cursor: cursor, backoff: &backoff, continuation: continuation)
+                reason = "the server closed the stream"
+            } catch let error as ClientError where Self.isFatal(error) {
+                continuation.finish(throwing: error)
+                return
+            } catch is CancellationError {
+                break
+            } catch {
+                if Task.isCancelled { break }
+                reason = "\(error)"
+            }
+            if Task.isCancelled { break }
+            let delay = backoff.nextDelay(using: &generator)
+            continuation.yield(.reconnecting(reason: reason, attempt: backoff.attempt, retryIn: delay))
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                break
+            }
+        }
+        continuation.finish()
+    }
+
+    /// Errors that another attempt cannot fix: refused credentials or access, or a stream that
+    /// does not exist.
+    static func isFatal(_ error: ClientError) -> Bool {
+        guard let status = error.status else { return false }
+        return status == 400 || status == 401 || status == 403 || status == 404
+    }
+}
+
+extension AerosolClient {
+    /// Opens a resumable event stream of `scope`, optionally only events whose name starts with
+    /// `prefix`.
+    ///
+    /// ```swift
+    /// for try await update in client.events(.product("my-product"), prefix: "temp") {
+    ///     if case .event(let event) = update { print(event.name, event.data ?? "") }
+    /// }
+    /// ```
+    public func events(_ scope: StreamScope = .mine, prefix: String? = nil, options: StreamOptions = .init())
+        -> EventStream
+    {
+        EventStream(client: self, path: scope.path(prefix: prefix), options: options)
+    }
+}
