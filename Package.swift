@@ -109,9 +109,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "AerosolTesting",
+            dependencies: [
+                "AerosolServer",
+                "AerosolStore",
+                "AerosolModels",
+                "WireClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "aerosol",
             dependencies: [
+                "AerosolClient",
                 "AerosolServer",
                 "AerosolStore",
                 "AerosolBench",
@@ -121,6 +136,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ServerSentEventsTests", dependencies: ["ServerSentEvents"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AerosolClientTests",
+            dependencies: [
+                "AerosolClient",
+                "AerosolTesting",
+                "AerosolModels",
+                "ServerSentEvents",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "WebhooksTests",
             dependencies: [
@@ -151,6 +177,7 @@ let package = Package(
                 "AerosolServer",
                 "AerosolStore",
                 "AerosolModels",
+                "AerosolTesting",
                 "WireClient",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

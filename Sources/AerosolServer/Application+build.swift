@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import Webhooks
 
 /// Builds the Aerosol server: opens (and migrates) the database in the data directory, loads
 /// or creates the server secret, and wires the routes and services.
@@ -41,6 +42,13 @@ public func buildApplication(
     )
     let log = try await EventLog(database: database, bus: bus, logger: logger)
     let tokens = TokenStore(database: database, secret: secret)
+    let webhooks = try await WebhookEngine(
+        database: database,
+        log: log,
+        secret: secret,
+        settings: configuration.webhooks,
+        logger: logger
+    )
     let cloud = Cloud(
         configuration: configuration,
         database: database,
@@ -50,7 +58,8 @@ public func buildApplication(
         devices: DeviceStore(database: database),
         log: log,
         bus: bus,
-        auth: Authenticator(tokens: tokens)
+        auth: Authenticator(tokens: tokens),
+        webhooks: webhooks
     )
     let retention = RetentionService(
         database: database,
@@ -64,18 +73,28 @@ public func buildApplication(
     router.add(middleware: ErrorMiddleware(routes: table))
     let routes = RouteRegistrar(router: router, table: table)
     routes.on(.get, "/healthz") { _, _ in
-        .json(.object([("ok", .bool(true)), ("last_event_id", .int(Int64(cloud.log.latestID)))]))
+        .json(
+            .object([
+                ("ok", .bool(true)),
+                ("last_event_id", .int(Int64(cloud.log.latestID))),
+                ("streams", .int(Int64(cloud.bus.subscriberCount))),
+            ])
+        )
     }
     TokenRoutes(cloud: cloud).register(routes)
     ProductRoutes(cloud: cloud).register(routes)
     DeviceRoutes(cloud: cloud).register(routes)
     EventRoutes(cloud: cloud).register(routes)
+    WebhookRoutes(cloud: cloud).register(routes)
+    IntegrationRoutes(cloud: cloud).register(routes)
 
     let host = configuration.host
     return Application(
         router: router,
         configuration: .init(address: .hostname(host, port: configuration.port), serverName: nil),
-        services: [bus, log, retention, DatabaseCloser(database: database)],
+        // Services stop in reverse order (after the HTTP server): the webhook workers and
+        // dispatcher first, then retention, the log, the bus, and the database last.
+        services: [DatabaseCloser(database: database), bus, log, retention] + webhooks.services,
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port
             cloud.boundPort.value = port

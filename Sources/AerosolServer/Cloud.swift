@@ -3,6 +3,7 @@ import AerosolStore
 import Hummingbird
 import Logging
 import Synchronization
+import Webhooks
 
 /// What every route needs: the configuration, the stores, the event log and bus, and the
 /// authenticator. Built once by ``buildApplication(configuration:logger:)``.
@@ -16,6 +17,8 @@ struct Cloud: Sendable {
     let log: EventLog
     let bus: EventBus
     let auth: Authenticator
+    /// Webhook definitions and their delivery.
+    let webhooks: WebhookEngine
     /// The port the server is bound to (known once it listens; port 0 picks one).
     let boundPort = BoundPort()
 
@@ -28,6 +31,20 @@ struct Cloud: Sendable {
     /// Reads the request's body fields (with the configured size limit).
     func fields(_ request: inout Request) async throws -> RequestFields {
         try await RequestFields.read(from: &request, limit: configuration.maxRequestBodyBytes)
+    }
+
+    /// Authenticates a stream request. Its body is left unread (so the stream can watch it to
+    /// notice at once when the client goes away) unless the request carries one, which is then
+    /// read for the token rules (a body token on GET gets its 400).
+    func authorizeStream(_ request: Request) async throws -> (caller: Caller, inbound: RequestBody?) {
+        let hasBody =
+            request.headers[.contentLength].map { $0 != "0" } ?? false
+            || request.headers[.transferEncoding] != nil
+        if hasBody {
+            var request = request
+            return (try await authorize(&request).caller, nil)
+        }
+        return (try await auth.authenticate(request, fields: .empty), request.body)
     }
 
     /// Reads the body and authenticates the request by its one token (header, query or form

@@ -1,5 +1,6 @@
 import AerosolStore
 import Logging
+import Webhooks
 
 /// Everything `aerosol serve` can be told. Every default here is the documented one.
 public struct Configuration: Sendable {
@@ -33,6 +34,9 @@ public struct Configuration: Sendable {
     public var defaultTokenLifetime = 7_776_000
     /// The base URL shown in error hints (default derived from host and port).
     public var publicURL: String?
+    /// Webhook delivery: private targets, rate limit, timeout, retries, pauses, queue bounds
+    /// (every default is documented on ``WebhookSettings`` and in docs/webhooks.md).
+    public var webhooks = WebhookSettings()
 
     /// The default configuration.
     public init() {}

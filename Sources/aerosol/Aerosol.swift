@@ -8,8 +8,18 @@ struct Aerosol: AsyncParsableCommand {
         abstract: "A self-hosted device cloud that speaks the Particle Cloud API.",
         discussion: """
             Start the server with `aerosol serve`, create an account with `aerosol user create`, then use
-            the Particle Cloud API (curl, particle-api-js, the Particle CLI) against it.
+            the client commands below, or any Particle Cloud API client (curl, particle-api-js, the
+            Particle CLI) against it.
             """,
-        subcommands: [Serve.self, UserCommand.self, Bench.self]
+        groupedSubcommands: [
+            CommandGroup(name: "Server", subcommands: [Serve.self, UserCommand.self, Bench.self]),
+            CommandGroup(
+                name: "Client",
+                subcommands: [
+                    LoginCommand.self, LogoutCommand.self, TokenCommand.self, ListCommand.self, ProductCommand.self,
+                    DeviceCommand.self, PublishCommand.self, SubscribeCommand.self,
+                ]
+            ),
+        ]
     )
 }

@@ -61,6 +61,32 @@ struct Serve: AsyncParsableCommand {
     )
     var publicURL: String?
 
+    @Flag(
+        help:
+            "Let webhooks call loopback, link-local and private addresses (local development). [env: AEROSOL_ALLOW_PRIVATE_WEBHOOKS=true] (default: off)"
+    )
+    var allowPrivateWebhooks = false
+
+    @Option(
+        help:
+            "Calls per minute per webhook unless it sets rateLimit; 0 = unlimited. [env: AEROSOL_WEBHOOK_RATE_LIMIT] (default: 12)"
+    )
+    var webhookRateLimit: Int?
+
+    @Option(help: "Seconds a webhook request may take, body included. [env: AEROSOL_WEBHOOK_TIMEOUT] (default: 20)")
+    var webhookTimeout: Double?
+
+    @Option(
+        help: "Attempts per webhook delivery before it is given up. [env: AEROSOL_WEBHOOK_MAX_ATTEMPTS] (default: 10)"
+    )
+    var webhookMaxAttempts: Int?
+
+    @Option(
+        help:
+            "Deliveries a webhook may have waiting; newer events are dropped (and logged) beyond. [env: AEROSOL_WEBHOOK_QUEUE_LIMIT] (default: 10000)"
+    )
+    var webhookQueueLimit: Int?
+
     func run() async throws {
         let configuration = try makeConfiguration()
         LoggingSystem.bootstrap { label in
@@ -131,6 +157,44 @@ struct Serve: AsyncParsableCommand {
         configuration.synchronous = synchronous
         configuration.publicURL = try EnvironmentOption.resolve(publicURL, "AEROSOL_PUBLIC_URL", default: "")
         if configuration.publicURL?.isEmpty == true { configuration.publicURL = nil }
+        try resolveWebhookOptions(&configuration)
         return configuration
+    }
+
+    private func resolveWebhookOptions(_ configuration: inout Configuration) throws {
+        var webhooks = configuration.webhooks
+        defer { configuration.webhooks = webhooks }
+        webhooks.allowPrivateTargets = try EnvironmentOption.resolve(
+            allowPrivateWebhooks ? true : nil,
+            "AEROSOL_ALLOW_PRIVATE_WEBHOOKS",
+            default: false
+        )
+        webhooks.defaultRateLimit = try EnvironmentOption.resolve(
+            webhookRateLimit,
+            "AEROSOL_WEBHOOK_RATE_LIMIT",
+            default: webhooks.defaultRateLimit
+        )
+        guard (0...60_000).contains(webhooks.defaultRateLimit) else {
+            throw ValidationError("--webhook-rate-limit must be 0 (unlimited) to 60000")
+        }
+        let timeout = try EnvironmentOption.resolve(webhookTimeout, "AEROSOL_WEBHOOK_TIMEOUT", default: 20)
+        guard timeout > 0, timeout <= 600 else {
+            throw ValidationError("--webhook-timeout must be more than 0 and at most 600 seconds")
+        }
+        webhooks.requestTimeout = .milliseconds(Int64(timeout * 1000))
+        webhooks.maxAttempts = try EnvironmentOption.resolve(
+            webhookMaxAttempts,
+            "AEROSOL_WEBHOOK_MAX_ATTEMPTS",
+            default: webhooks.maxAttempts
+        )
+        guard webhooks.maxAttempts >= 1 else { throw ValidationError("--webhook-max-attempts must be at least 1") }
+        webhooks.maxQueuedPerWebhook = try EnvironmentOption.resolve(
+            webhookQueueLimit,
+            "AEROSOL_WEBHOOK_QUEUE_LIMIT",
+            default: webhooks.maxQueuedPerWebhook
+        )
+        guard webhooks.maxQueuedPerWebhook >= 1 else {
+            throw ValidationError("--webhook-queue-limit must be at least 1")
+        }
     }
 }

@@ -55,7 +55,7 @@ struct UserCommand: AsyncParsableCommand {
             let directory = try DataDirectory(
                 path: try EnvironmentOption.resolve(dataDir, "AEROSOL_DATA_DIR", default: "./aerosol-data")
             )
-            let database = try await Database.open(path: directory.databasePath, connections: 1, logger: logger)
+            let database = try await Database.open(path: directory.databasePath, readers: 1, logger: logger)
             do {
                 let user = try await UserStore(database: database).create(email: email, password: secret)
                 await database.close()

@@ -89,7 +89,7 @@ struct TokenTransportTests {
             // Issue a token that expired a minute ago, straight into the store.
             let database = try await Database.open(
                 path: DataDirectory(path: server.dataDirectory).databasePath,
-                connections: 1,
+                readers: 1,
                 logger: TestServer.logger
             )
             let secret = try ServerSecret.loadOrCreate(at: DataDirectory(path: server.dataDirectory).secretPath)

@@ -17,19 +17,44 @@ public struct EventStream: AsyncSequence, Sendable {
     let path: String
     let options: StreamOptions
 
-    public func makeAsyncIterator() -> AsyncThrowingStream<StreamUpdate, any Error>.Iterator {
+    /// Iterates the updates; the connection lives exactly as long as the iterator.
+    public struct Iterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<StreamUpdate, any Error>.Iterator
+        let connection: ConnectionLifetime
+
+        public mutating func next() async throws -> StreamUpdate? {
+            try await base.next()
+        }
+    }
+
+    /// Cancels the connection task when the last copy of the iterator goes away (a consumer that
+    /// `break`s out of its loop must not leave a connection open).
+    final class ConnectionLifetime: Sendable {
+        let task: Task<Void, Never>
+
+        init(_ task: Task<Void, Never>) {
+            self.task = task
+        }
+
+        deinit {
+            task.cancel()
+        }
+    }
+
+    public func makeAsyncIterator() -> Iterator {
         let (stream, continuation) = AsyncThrowingStream.makeStream(
             of: StreamUpdate.self,
             bufferingPolicy: .bufferingOldest(10_000)
         )
-        // The connection loop needs a task of its own that outlives each `next()` call; it is
-        // bound to the iterator: when the consumer stops (or is cancelled) the stream terminates
-        // and the task is cancelled, which closes the connection.
+        // The connection loop needs a task of its own that outlives each `next()` call. It is
+        // bound to the iterator: when the consumer is cancelled the stream terminates, and when
+        // the consumer drops the iterator its lifetime object cancels the task; either closes
+        // the connection.
         let task = Task { [self] in
             await run(continuation)
         }
         continuation.onTermination = { _ in task.cancel() }
-        return stream.makeAsyncIterator()
+        return Iterator(base: stream.makeAsyncIterator(), connection: ConnectionLifetime(task))
     }
 
     /// Only the events, without connection updates.

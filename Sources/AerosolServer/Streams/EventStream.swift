@@ -14,16 +14,23 @@ struct EventStream: Sendable {
     let caller: Caller
     let lastEventID: Int64?
     let cloud: Cloud
+    /// The request's unread body: watching it tells at once when the client goes away. `nil` when
+    /// the body was read (a GET with a body), and then a gone client shows at the next write.
+    let inbound: RequestBody?
 
     /// The `text/event-stream` response.
     func response(logger: Logger) -> Response {
         let subscription = cloud.bus.subscribe(filter, tokenHash: caller.tokenHash, expiresAt: caller.expiresAt)
         let body = ResponseBody { [self] writer in
             defer { cloud.bus.unsubscribe(subscription) }
-            try await withGracefulShutdownHandler {
-                try await stream(subscription, to: &writer, logger: logger)
-            } onGracefulShutdown: {
-                subscription.end(.shutdown)
+            if let inbound {
+                try await inbound.consumeWithInboundCloseHandler { _ in
+                    try await streamUntilShutdown(subscription, to: &writer, logger: logger)
+                } onInboundClosed: {
+                    subscription.end(.cancelled)
+                }
+            } else {
+                try await streamUntilShutdown(subscription, to: &writer, logger: logger)
             }
             try await writer.finish(nil)
         }
@@ -37,6 +44,18 @@ struct EventStream: Sendable {
             ],
             body: body
         )
+    }
+
+    private func streamUntilShutdown(
+        _ subscription: Subscription,
+        to writer: inout any ResponseBodyWriter,
+        logger: Logger
+    ) async throws {
+        try await withGracefulShutdownHandler {
+            try await stream(subscription, to: &writer, logger: logger)
+        } onGracefulShutdown: {
+            subscription.end(.shutdown)
+        }
     }
 
     private func stream(_ subscription: Subscription, to writer: inout any ResponseBodyWriter, logger: Logger)

@@ -7,62 +7,82 @@ import SQLiteKit
 import SQLiteNIO
 import Synchronization
 
-/// The embedded SQLite database: one connection reserved for the event log's group commits,
-/// and a few more for everything else (reads, and the rare account and device writes).
+/// The embedded SQLite database, in WAL mode, with one writer and a few readers.
 ///
-/// The file runs in WAL mode, so readers never wait for the writer and another process
-/// (`aerosol user create`) can write while the server runs; `busy_timeout` covers the short
-/// moments when two writers meet.
+/// Every write of this process goes through the single writer connection, one at a time (FIFO),
+/// whether it is the event log's group commit, a transaction or a single statement; so writers
+/// of this process never wait on SQLite's lock. Readers never wait for the writer (WAL).
+/// Another process (`aerosol user create`) may still write; `busy_timeout` covers that.
+///
+/// SQLite calls block a thread, so the connections run on a thread pool of their own with a
+/// thread per connection: a connection waiting for a lock can never starve the one holding it,
+/// and slow work elsewhere (bcrypt on the shared pool) never delays a commit.
 public final class Database: Sendable {
-    /// The connection the event log commits on.
-    let logConnection: SQLiteConnection
-    private let connections: [SQLiteConnection]
+    private let writer: SQLiteConnection
+    private let writeLock = AsyncLock()
+    private let readers: [SQLiteConnection]
     private let next = Atomic<Int>(0)
-    /// The connection multi-statement transactions run on, one at a time.
-    private let transactionConnection: SQLiteConnection
-    private let transactionLock = AsyncLock()
+    private let threadPool: NIOThreadPool
     /// Where the database file lives.
     public let path: String
 
-    private init(path: String, logConnection: SQLiteConnection, connections: [SQLiteConnection]) {
+    private init(path: String, writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool) {
         self.path = path
-        self.logConnection = logConnection
-        self.transactionConnection = connections[0]
-        self.connections = connections.count > 1 ? Array(connections.dropFirst()) : connections
+        self.writer = writer
+        self.readers = readers
+        self.threadPool = threadPool
     }
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     ///
     /// - Parameters:
     ///   - path: the SQLite file.
-    ///   - connections: connections besides the log's (default 3).
+    ///   - readers: read connections (default 3).
     ///   - synchronous: `FULL` (default: every commit reaches the disk before it is acknowledged)
     ///     or `NORMAL` (survives a process crash, not a power loss).
     public static func open(
         path: String,
-        connections: Int = 3,
+        readers readerCount: Int = 3,
         synchronous: Synchronous = .full,
         logger: Logger
     ) async throws -> Database {
         var sqlLogger = logger
         sqlLogger.logLevel = max(logger.logLevel, .info)
         let storage = SQLiteConnection.Storage.file(path: path)
-        let log = try await SQLiteConnection.open(storage: storage, logger: sqlLogger)
+        let count = max(1, readerCount)
+        let threadPool = NIOThreadPool(numberOfThreads: count + 2)
+        threadPool.start()
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        var opened: [SQLiteConnection] = []
         do {
+            let writer = try await SQLiteConnection.open(
+                storage: storage,
+                threadPool: threadPool,
+                logger: sqlLogger,
+                on: eventLoop
+            )
+            opened.append(writer)
             // WAL must be switched on before anything else touches the file.
-            _ = try await log.query("PRAGMA journal_mode=WAL", [])
-            try await configure(log, synchronous: synchronous)
-            var others: [SQLiteConnection] = []
-            for _ in 0..<max(2, connections + 1) {
-                let connection = try await SQLiteConnection.open(storage: storage, logger: sqlLogger)
-                try await configure(connection, synchronous: synchronous)
-                others.append(connection)
+            _ = try await writer.query("PRAGMA journal_mode=WAL", [])
+            try await configure(writer, synchronous: synchronous)
+            var readers: [SQLiteConnection] = []
+            for _ in 0..<count {
+                let reader = try await SQLiteConnection.open(
+                    storage: storage,
+                    threadPool: threadPool,
+                    logger: sqlLogger,
+                    on: eventLoop
+                )
+                opened.append(reader)
+                try await configure(reader, synchronous: synchronous)
+                readers.append(reader)
             }
-            let database = Database(path: path, logConnection: log, connections: others)
+            let database = Database(path: path, writer: writer, readers: readers, threadPool: threadPool)
             try await Migrations.apply(to: database, logger: logger)
             return database
         } catch {
-            try? await log.close()
+            for connection in opened { try? await connection.close() }
+            try? await threadPool.shutdownGracefully()
             throw error
         }
     }
@@ -73,17 +93,21 @@ public final class Database: Sendable {
         _ = try await connection.query("PRAGMA foreign_keys=ON", [])
     }
 
-    /// A connection for reads and ordinary writes (round robin).
+    /// A connection for reads (round robin). Writes belong in ``write(_:)`` or
+    /// ``transaction(_:)``.
     public var sql: any SQLDatabase {
-        let index = next.wrappingAdd(1, ordering: .relaxed).oldValue % connections.count
-        return connections[index].sql()
+        readers[next.wrappingAdd(1, ordering: .relaxed).oldValue % readers.count].sql()
     }
 
-    /// Runs `body` in a transaction (`BEGIN IMMEDIATE` … `COMMIT`) on a connection that no
-    /// other code uses meanwhile; any error rolls back and is rethrown.
+    /// Runs `body` with the writer connection, alone (statements commit one by one).
+    public func write<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await writeLock.withLock { try await body(writer.sql()) }
+    }
+
+    /// Runs `body` in a transaction (`BEGIN IMMEDIATE` … `COMMIT`) on the writer connection;
+    /// any error rolls back and is rethrown.
     public func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        try await transactionLock.withLock {
-            let sql = transactionConnection.sql()
+        try await write { sql in
             try await sql.raw("BEGIN IMMEDIATE").run()
             do {
                 let result = try await body(sql)
@@ -96,11 +120,13 @@ public final class Database: Sendable {
         }
     }
 
-    /// Closes every connection.
+    /// Closes every connection and stops their threads.
     public func close() async {
-        try? await transactionConnection.close()
-        for connection in connections where connection !== transactionConnection { try? await connection.close() }
-        try? await logConnection.close()
+        await writeLock.withLock {
+            try? await writer.close()
+        }
+        for reader in readers { try? await reader.close() }
+        try? await threadPool.shutdownGracefully()
     }
 
     /// How commits reach the disk.

@@ -89,7 +89,65 @@ enum Migrations {
             "CREATE INDEX events_user ON events(user_id, id)",
             "CREATE INDEX events_core ON events(core_id, id)",
             "CREATE INDEX events_product ON events(product_id, id)",
-        ]
+        ],
+        // 2: webhooks, their durable outbox, the attempt log and the dispatcher's cursor.
+        [
+            """
+            CREATE TABLE webhooks (
+                id TEXT PRIMARY KEY,
+                owner_id TEXT NULL REFERENCES users(id) ON DELETE CASCADE,
+                product_id INTEGER NULL REFERENCES products(id) ON DELETE CASCADE,
+                definition TEXT NOT NULL,
+                sealed_credentials TEXT NULL,
+                after_event_id BIGINT NOT NULL,
+                paused_until BIGINT NULL,
+                pause_reason TEXT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX webhooks_owner ON webhooks(owner_id)",
+            "CREATE INDEX webhooks_product ON webhooks(product_id)",
+            """
+            CREATE TABLE webhook_deliveries (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                webhook_id TEXT NOT NULL,
+                event_id BIGINT NOT NULL,
+                event_name TEXT NOT NULL,
+                event_data TEXT NULL,
+                event_ttl INTEGER NOT NULL,
+                published_at BIGINT NOT NULL,
+                core_id TEXT NOT NULL,
+                user_id TEXT NULL,
+                product_id INTEGER NULL,
+                product_version INTEGER NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at BIGINT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(webhook_id, next_attempt_at, id)",
+            """
+            CREATE TABLE webhook_attempts (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                webhook_id TEXT NOT NULL,
+                delivery_id BIGINT NOT NULL,
+                event_id BIGINT NOT NULL,
+                event_name TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                attempted_at BIGINT NOT NULL,
+                duration_ms INTEGER NOT NULL,
+                status INTEGER NULL,
+                error TEXT NULL,
+                outcome TEXT NOT NULL,
+                next_attempt_at BIGINT NULL
+            )
+            """,
+            "CREATE INDEX webhook_attempts_hook ON webhook_attempts(webhook_id, id)",
+            "CREATE TABLE webhook_cursor (name TEXT PRIMARY KEY, event_id BIGINT NOT NULL)",
+            // Events logged before webhooks existed never trigger them.
+            "INSERT INTO webhook_cursor (name, event_id) SELECT 'dispatcher', COALESCE(MAX(id), 0) FROM events",
+        ],
     ]
 
     static func apply(to store: Database, logger: Logger) async throws {

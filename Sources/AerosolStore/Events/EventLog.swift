@@ -170,19 +170,13 @@ public final class EventLog: Service, Sendable {
     }
 
     private func write(_ events: [Event]) async throws {
-        let sql = database.logConnection.sql()
-        try await sql.raw("BEGIN IMMEDIATE").run()
-        do {
+        try await database.transaction { sql in
             var start = 0
             while start < events.count {
                 let end = min(start + 500, events.count)
                 try await sql.raw(Self.insert(events[start..<end])).run()
                 start = end
             }
-            try await sql.raw("COMMIT").run()
-        } catch {
-            try? await sql.raw("ROLLBACK").run()
-            throw error
         }
     }
 

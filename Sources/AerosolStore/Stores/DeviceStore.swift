@@ -67,7 +67,9 @@ public struct DeviceStore: Sendable {
 
     /// Releases a claimed device (its name goes with the claim).
     public func unclaim(id: String) async throws {
-        try await database.sql.raw("UPDATE devices SET owner_id = NULL, name = NULL WHERE id = \(bind: id)").run()
+        try await database.write { sql in
+            try await sql.raw("UPDATE devices SET owner_id = NULL, name = NULL WHERE id = \(bind: id)").run()
+        }
     }
 
     /// Renames a device. Throws `conflict` if the owner has another device of that name,
@@ -79,7 +81,9 @@ public struct DeviceStore: Sendable {
             )
         }
         do {
-            try await database.sql.raw("UPDATE devices SET name = \(bind: name) WHERE id = \(bind: id)").run()
+            try await database.write { sql in
+                try await sql.raw("UPDATE devices SET name = \(bind: name) WHERE id = \(bind: id)").run()
+            }
         } catch  where "\(error)".contains("UNIQUE") {
             throw StoreError.conflict("you already have a device named \(name)")
         }
@@ -87,7 +91,9 @@ public struct DeviceStore: Sendable {
 
     /// Sets (or, with `nil`, clears) a device's notes.
     public func setNotes(id: String, notes: String?) async throws {
-        try await database.sql.raw("UPDATE devices SET notes = \(bind: notes) WHERE id = \(bind: id)").run()
+        try await database.write { sql in
+            try await sql.raw("UPDATE devices SET notes = \(bind: notes) WHERE id = \(bind: id)").run()
+        }
     }
 
     /// The outcome of adding devices to a product, in the shape of the API's response.
@@ -134,9 +140,11 @@ public struct DeviceStore: Sendable {
 
     /// Removes a device from its product.
     public func remove(id: String, fromProduct productID: Int) async throws {
-        try await database.sql.raw(
-            "UPDATE devices SET product_id = NULL WHERE id = \(bind: id) AND product_id = \(bind: productID)"
-        ).run()
+        try await database.write { sql in
+            try await sql.raw(
+                "UPDATE devices SET product_id = NULL WHERE id = \(bind: id) AND product_id = \(bind: productID)"
+            ).run()
+        }
     }
 
     /// One page of a product's devices, with the total count; filters are optional.

@@ -140,7 +140,9 @@ public struct TokenStore: Sendable {
             try await database.sql.raw(
                 "SELECT user_id FROM access_tokens WHERE token_hash = \(bind: tokenHash)"
             ).first() != nil
-        try await database.sql.raw("DELETE FROM access_tokens WHERE token_hash = \(bind: tokenHash)").run()
+        try await database.write { sql in
+            try await sql.raw("DELETE FROM access_tokens WHERE token_hash = \(bind: tokenHash)").run()
+        }
         return existed
     }
 

@@ -30,12 +30,14 @@ public struct UserStore: Sendable {
         let hash = try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
         let user = User(id: TokenHasher.generateID(), email: email, passwordHash: hash, createdAt: Date())
         do {
-            try await database.sql.raw(
-                """
-                INSERT INTO users (id, email, password_hash, created_at)
-                VALUES (\(bind: user.id), \(bind: user.email), \(bind: user.passwordHash), \(bind: Timestamp.milliseconds(user.createdAt)))
-                """
-            ).run()
+            try await database.write { sql in
+                try await sql.raw(
+                    """
+                    INSERT INTO users (id, email, password_hash, created_at)
+                    VALUES (\(bind: user.id), \(bind: user.email), \(bind: user.passwordHash), \(bind: Timestamp.milliseconds(user.createdAt)))
+                    """
+                ).run()
+            }
         } catch  where "\(error)".contains("UNIQUE") {
             throw StoreError.conflict("an account with the email \(email) already exists")
         }

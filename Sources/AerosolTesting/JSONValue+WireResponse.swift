@@ -3,7 +3,7 @@ import WireClient
 
 extension JSONValue {
     /// Parses a response body.
-    init(_ response: WireResponse) throws {
+    public init(_ response: WireResponse) throws {
         self = try JSONValue.parse(Array(response.body.readableBytesView))
     }
 }

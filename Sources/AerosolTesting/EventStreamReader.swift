@@ -4,12 +4,12 @@ import NIOHTTP1
 import WireClient
 
 /// An open event stream read as raw text, for assertions on the exact bytes.
-final class EventStreamReader {
-    let connection: WireConnection
-    let head: HTTPResponseHead
+public final class EventStreamReader {
+    public let connection: WireConnection
+    public let head: HTTPResponseHead
     /// Every body byte received so far, as text.
-    private(set) var text = ""
-    private(set) var ended = false
+    public private(set) var text = ""
+    public private(set) var ended = false
 
     private init(connection: WireConnection, head: HTTPResponseHead) {
         self.connection = connection
@@ -17,7 +17,7 @@ final class EventStreamReader {
     }
 
     /// Opens `path` with a bearer token (or none) and extra headers; returns after the head.
-    static func open(
+    public static func open(
         _ server: TestServer,
         _ path: String,
         token: String?,
@@ -33,7 +33,7 @@ final class EventStreamReader {
 
     /// Reads until `condition` holds for the text so far, or fails after `timeout`.
     @discardableResult
-    func read(until condition: (String) -> Bool, timeout: Duration = .seconds(10)) async throws -> String {
+    public func read(until condition: (String) -> Bool, timeout: Duration = .seconds(10)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while !condition(text) {
             guard !ended else { throw TestFailure("stream ended; received:\n\(text)") }
@@ -49,13 +49,13 @@ final class EventStreamReader {
     }
 
     /// Reads until `count` event frames (blocks with an `event:` line) have arrived.
-    func readEvents(_ count: Int, timeout: Duration = .seconds(10)) async throws -> [String] {
+    public func readEvents(_ count: Int, timeout: Duration = .seconds(10)) async throws -> [String] {
         try await read(until: { Self.frames(in: $0).count >= count }, timeout: timeout)
         return Self.frames(in: text)
     }
 
     /// Reads until the server ends the stream.
-    func readToEnd(timeout: Duration = .seconds(10)) async throws {
+    public func readToEnd(timeout: Duration = .seconds(10)) async throws {
         let deadline = ContinuousClock.now + timeout
         while !ended {
             guard ContinuousClock.now < deadline else { throw TestFailure("stream did not end; received:\n\(text)") }
@@ -70,7 +70,7 @@ final class EventStreamReader {
     }
 
     /// The event frames (`event: …\ndata: …\nid: …`) in `text`.
-    static func frames(in text: String) -> [String] {
+    public static func frames(in text: String) -> [String] {
         text.components(separatedBy: "\n\n").filter { $0.contains("event: ") }.map { block in
             // Drop keepalive comment lines that precede a frame.
             block.split(separator: "\n", omittingEmptySubsequences: true).filter { !$0.hasPrefix(":") }
@@ -78,12 +78,12 @@ final class EventStreamReader {
         }
     }
 
-    static func amount(_ duration: Duration) -> TimeAmount {
+    public static func amount(_ duration: Duration) -> TimeAmount {
         let (seconds, attoseconds) = duration.components
         return .nanoseconds(max(1, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
     }
 
-    func close() async {
+    public func close() async {
         await connection.close()
     }
 }

@@ -6,37 +6,36 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
-import Testing
 import WireClient
 
 /// A real Aerosol server on 127.0.0.1, port 0, with its own data directory, for live tests.
-struct TestServer: Sendable {
-    let port: Int
-    let dataDirectory: String
+public struct TestServer: Sendable {
+    public let port: Int
+    public let dataDirectory: String
     /// The running server's event log (to publish as a device would).
-    let log: EventLog
-    let group: ServiceGroup
+    public let log: EventLog
+    public let group: ServiceGroup
 
     /// Starts a graceful shutdown, as SIGTERM does.
-    func shutdown() async {
+    public func shutdown() async {
         await group.triggerGracefulShutdown()
     }
 
-    static let logger: Logger = {
+    public static let logger: Logger = {
         var logger = Logger(label: "aerosol-test")
         logger.logLevel = .error
         return logger
     }()
 
     /// A fresh, empty data directory under the system's temporary directory.
-    static func makeDataDirectory() -> String {
+    public static func makeDataDirectory() -> String {
         let path = NSTemporaryDirectory() + "aerosol-test-" + UUID().uuidString
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
 
     /// Runs `body` against a server, then shuts the server down gracefully.
-    static func with<T: Sendable>(
+    public static func with<T: Sendable>(
         dataDirectory: String? = nil,
         configure: (inout Configuration) -> Void = { _ in },
         _ body: @Sendable (TestServer) async throws -> T
@@ -74,12 +73,12 @@ struct TestServer: Sendable {
     }
 
     /// A new connection to the server.
-    func connect() async throws -> WireConnection {
+    public func connect() async throws -> WireConnection {
         try await WireConnection.connect(port: port)
     }
 
     /// One request on a new connection.
-    func request(
+    public func request(
         _ method: HTTPMethod,
         _ path: String,
         headers: [(String, String)] = [],
@@ -97,7 +96,7 @@ struct TestServer: Sendable {
     }
 
     /// A form-encoded POST (or other method) with a bearer token.
-    func form(
+    public func form(
         _ method: HTTPMethod,
         _ path: String,
         token: String?,
@@ -109,11 +108,11 @@ struct TestServer: Sendable {
     }
 
     /// A GET with a bearer token.
-    func get(_ path: String, token: String?) async throws -> WireResponse {
+    public func get(_ path: String, token: String?) async throws -> WireResponse {
         try await request(.GET, path, headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [])
     }
 
-    static func formBody(_ fields: [(String, String)]) -> String {
+    public static func formBody(_ fields: [(String, String)]) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
         return fields.map {
@@ -122,10 +121,10 @@ struct TestServer: Sendable {
     }
 
     /// Creates an account directly in the data directory, as `aerosol user create` does.
-    func createUser(_ email: String, password: String = "correct-horse") async throws {
+    public func createUser(_ email: String, password: String = "correct-horse") async throws {
         let database = try await Database.open(
             path: DataDirectory(path: dataDirectory).databasePath,
-            connections: 1,
+            readers: 1,
             logger: Self.logger
         )
         do {
@@ -138,7 +137,8 @@ struct TestServer: Sendable {
     }
 
     /// An access token from the password grant.
-    func login(_ email: String, password: String = "correct-horse", expiresIn: Int? = nil) async throws -> String {
+    public func login(_ email: String, password: String = "correct-horse", expiresIn: Int? = nil) async throws -> String
+    {
         var fields = [("grant_type", "password"), ("username", email), ("password", password)]
         if let expiresIn { fields.append(("expires_in", String(expiresIn))) }
         let response = try await request(
@@ -157,16 +157,16 @@ struct TestServer: Sendable {
     }
 
     /// A new account and its token.
-    func user(_ email: String) async throws -> String {
+    public func user(_ email: String) async throws -> String {
         try await createUser(email)
         return try await login(email)
     }
 
     /// The id of the account behind a token.
-    func userID(token: String) async throws -> String {
+    public func userID(token: String) async throws -> String {
         let database = try await Database.open(
             path: DataDirectory(path: dataDirectory).databasePath,
-            connections: 1,
+            readers: 1,
             logger: Self.logger
         )
         let grant = try await TokenStore(
@@ -179,7 +179,7 @@ struct TestServer: Sendable {
     }
 
     /// Publishes as a device would: straight into the event log, with the device's id.
-    func publishFromDevice(_ name: String, _ data: String, device: String, owner: String?, product: Int? = nil)
+    public func publishFromDevice(_ name: String, _ data: String, device: String, owner: String?, product: Int? = nil)
         async throws
     {
         _ = try await log.append(
@@ -188,7 +188,7 @@ struct TestServer: Sendable {
     }
 
     /// Publishes to the caller's sandbox stream and expects `{"ok":true}`.
-    func publish(_ name: String, _ data: String? = nil, token: String, product: String? = nil) async throws {
+    public func publish(_ name: String, _ data: String? = nil, token: String, product: String? = nil) async throws {
         var fields = [("name", name)]
         if let data { fields.append(("data", data)) }
         let path = product.map { "/v1/products/\($0)/events" } ?? "/v1/devices/events"
@@ -200,7 +200,7 @@ struct TestServer: Sendable {
 }
 
 /// A test's own failure with a message.
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -1,0 +1,89 @@
+import AerosolModels
+import Hummingbird
+import Webhooks
+
+/// The integrations API (spec §8.1) for `integration_type: "Webhook"`: `POST`/`GET
+/// /v1/integrations`, `GET`/`PUT`/`DELETE /v1/integrations/:id`, `POST
+/// /v1/integrations/:id/test`, the delivery log `GET /v1/integrations/:id/deliveries`, and the
+/// same under `/v1/products/:product`.
+struct IntegrationRoutes {
+    let cloud: Cloud
+
+    func register(_ routes: RouteRegistrar) {
+        let support = WebhookRouteSupport(cloud: cloud)
+        for base in ["/v1/integrations", "/v1/products/:product/integrations"] {
+            routes.on(.post, base) { request, context in
+                var request = request
+                let (caller, fields) = try await cloud.authorize(&request)
+                let scope = try await support.scope(context, caller)
+                try Self.checkType(fields)
+                let values = WebhookRouteSupport.definitionValues(fields)
+                let hook = try await WebhookRouteSupport.answering {
+                    try await cloud.webhooks.create(values, scope: scope)
+                }
+                return .json(hook.integrationJSON(status: cloud.webhooks.status(of: hook)), status: .created)
+            }
+            routes.on(.get, base) { request, context in
+                var request = request
+                let (caller, _) = try await cloud.authorize(&request)
+                let scope = try await support.scope(context, caller)
+                let hooks = cloud.webhooks.list(scope: scope)
+                return .json(.array(hooks.map { $0.integrationJSON(status: cloud.webhooks.status(of: $0)) }))
+            }
+            routes.on(.get, base + "/:id") { request, context in
+                var request = request
+                let (caller, _) = try await cloud.authorize(&request)
+                let scope = try await support.scope(context, caller)
+                let id = try WebhookRouteSupport.id(context)
+                let hook = try await WebhookRouteSupport.answering { try cloud.webhooks.webhook(id: id, scope: scope) }
+                return .json(hook.integrationJSON(status: cloud.webhooks.status(of: hook)))
+            }
+            routes.on(.put, base + "/:id") { request, context in
+                var request = request
+                let (caller, fields) = try await cloud.authorize(&request)
+                let scope = try await support.scope(context, caller)
+                let id = try WebhookRouteSupport.id(context)
+                try Self.checkType(fields)
+                let values = WebhookRouteSupport.definitionValues(fields)
+                let hook = try await WebhookRouteSupport.answering {
+                    try await cloud.webhooks.replace(id: id, with: values, scope: scope)
+                }
+                return .json(hook.integrationJSON(status: cloud.webhooks.status(of: hook)))
+            }
+            routes.on(.delete, base + "/:id") { request, context in
+                var request = request
+                let (caller, _) = try await cloud.authorize(&request)
+                let scope = try await support.scope(context, caller)
+                let id = try WebhookRouteSupport.id(context)
+                try await WebhookRouteSupport.answering { try await cloud.webhooks.delete(id: id, scope: scope) }
+                return Response(status: .noContent)
+            }
+            routes.on(.post, base + "/:id/test") { request, context in
+                var request = request
+                let (caller, fields) = try await cloud.authorize(&request)
+                let scope = try await support.scope(context, caller)
+                let id = try WebhookRouteSupport.id(context)
+                let deliveryID = try await WebhookRouteSupport.answering {
+                    try await cloud.webhooks.test(
+                        id: id,
+                        scope: scope,
+                        data: fields.string("data"),
+                        deviceID: fields.string("device_id") ?? fields.string("deviceID")
+                    )
+                }
+                return .json(.object([("ok", .bool(true)), ("delivery_id", .int(deliveryID))]))
+            }
+            routes.on(.get, base + "/:id/deliveries") { request, context in
+                try await support.deliveries(request, context)
+            }
+        }
+    }
+
+    /// Only webhooks are supported: `integration_type` may be left out or be `Webhook`.
+    static func checkType(_ fields: RequestFields) throws {
+        guard let type = fields.string("integration_type") else { return }
+        guard type.lowercased() == "webhook" else {
+            throw APIError.badRequest("integration_type \(type) is not supported: Aerosol supports Webhook")
+        }
+    }
+}

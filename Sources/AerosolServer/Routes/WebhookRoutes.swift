@@ -1,0 +1,52 @@
+import AerosolModels
+import Hummingbird
+import Webhooks
+
+/// The legacy webhook API (spec §8.1): `POST`/`GET /v1/webhooks`, `GET`/`DELETE
+/// /v1/webhooks/:id`, the delivery log `GET /v1/webhooks/:id/deliveries`, and the same under
+/// `/v1/products/:product`.
+struct WebhookRoutes {
+    let cloud: Cloud
+
+    func register(_ routes: RouteRegistrar) {
+        let support = WebhookRouteSupport(cloud: cloud)
+        for base in ["/v1/webhooks", "/v1/products/:product/webhooks"] {
+            routes.on(.post, base) { request, context in
+                var request = request
+                let (caller, fields) = try await cloud.authorize(&request)
+                let scope = try await support.scope(context, caller)
+                let values = WebhookRouteSupport.definitionValues(fields)
+                let hook = try await WebhookRouteSupport.answering {
+                    try await cloud.webhooks.create(values, scope: scope)
+                }
+                let path = request.uri.path.hasSuffix("/") ? String(request.uri.path.dropLast()) : request.uri.path
+                return .json(hook.legacyCreatedJSON(baseURL: cloud.baseURL, path: path), status: .created)
+            }
+            routes.on(.get, base) { request, context in
+                var request = request
+                let (caller, _) = try await cloud.authorize(&request)
+                let scope = try await support.scope(context, caller)
+                return .json(.array(cloud.webhooks.list(scope: scope).map(\.legacyListJSON)))
+            }
+            routes.on(.get, base + "/:id") { request, context in
+                var request = request
+                let (caller, _) = try await cloud.authorize(&request)
+                let scope = try await support.scope(context, caller)
+                let id = try WebhookRouteSupport.id(context)
+                let hook = try await WebhookRouteSupport.answering { try cloud.webhooks.webhook(id: id, scope: scope) }
+                return .json(hook.integrationJSON(status: cloud.webhooks.status(of: hook)))
+            }
+            routes.on(.delete, base + "/:id") { request, context in
+                var request = request
+                let (caller, _) = try await cloud.authorize(&request)
+                let scope = try await support.scope(context, caller)
+                let id = try WebhookRouteSupport.id(context)
+                try await WebhookRouteSupport.answering { try await cloud.webhooks.delete(id: id, scope: scope) }
+                return .ok
+            }
+            routes.on(.get, base + "/:id/deliveries") { request, context in
+                try await support.deliveries(request, context)
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Mustache
+
+/// A compiled Mustache template of a webhook field, with the escaping its place calls for.
+///
+/// Mustache's `{{x}}` HTML-escapes `& < > " '` (as the original does in URLs, forms, headers
+/// and raw bodies); `{{{x}}}` never escapes. JSON bodies are rendered with the `TEXT` content
+/// type instead, so `{{x}}` inside a `json` template is never HTML-escaped (the object form is
+/// then serialized, which escapes what JSON needs).
+public struct WebhookTemplate: Sendable {
+    /// How `{{x}}` escapes.
+    public enum Escaping: Sendable, Equatable {
+        /// HTML escaping, Mustache's default.
+        case html
+        /// No escaping.
+        case none
+    }
+
+    /// The template text as given.
+    public let source: String
+    /// How `{{x}}` escapes.
+    public let escaping: Escaping
+    private let compiled: MustacheTemplate
+
+    /// Compiles `source`; throws ``WebhookError/invalid(_:)`` naming `field` on a syntax error.
+    public init(_ source: String, escaping: Escaping = .html, field: String) throws {
+        self.source = source
+        self.escaping = escaping
+        do {
+            switch escaping {
+            case .html: compiled = try MustacheTemplate(string: source)
+            // The pragma stands alone on its own line, so the parser drops that line whole and
+            // the template proper starts on a fresh line, exactly as it would without it.
+            case .none: compiled = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}\n" + source)
+            }
+        } catch {
+            throw WebhookError.invalid(
+                "Invalid Mustache template in \(field): \(Self.explain(error, escaping: escaping))"
+            )
+        }
+    }
+
+    /// Whether the text has no Mustache tag at all.
+    public var isConstant: Bool { !source.contains("{{") }
+
+    /// Renders the template against `variables`.
+    public func render(_ variables: TemplateVariables) -> String {
+        compiled.render(variables.context)
+    }
+
+    private static func explain(_ error: any Error, escaping: Escaping) -> String {
+        guard let error = error as? MustacheTemplate.ParserError else { return "\(error)" }
+        let reason: String
+        switch error.error as? MustacheTemplate.Error {
+        case .sectionCloseNameIncorrect?: reason = "a section is closed with the wrong name"
+        case .unfinishedName?: reason = "a tag is not closed"
+        case .expectedSectionEnd?: reason = "a section is not closed"
+        case .invalidSetDelimiter?: reason = "invalid set-delimiter tag"
+        case .unrecognisedConfigVariable?, .invalidConfigVariableSyntax?: reason = "unsupported pragma"
+        default: reason = "\(error.error)"
+        }
+        // The TEXT pragma takes the first line.
+        let line = error.context.lineNumber - (escaping == .none ? 1 : 0)
+        return "\(reason) (line \(max(1, line)), column \(error.context.columnNumber))"
+    }
+}

@@ -1,0 +1,169 @@
+import AerosolModels
+import AerosolTesting
+import Foundation
+import Testing
+
+/// Runs the `aerosol` executable that `swift build` put beside the test bundle.
+struct CommandLine {
+    let configHome: String
+    let apiURL: String
+
+    static var executable: URL {
+        // The test runner lives in the build folder, next to the `aerosol` binary.
+        URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("aerosol")
+    }
+
+    struct Result: Sendable {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// Runs `aerosol ARGS…` with `input` on stdin. The waiting happens on a thread of its own:
+    /// blocking a thread of the concurrency pool would starve the in-process server.
+    func run(_ arguments: [String], input: String? = nil, environment extra: [String: String] = [:]) async throws
+        -> Result
+    {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Swift.Result { try runBlocking(arguments, input: input, environment: extra) })
+            }
+        }
+    }
+
+    private func runBlocking(_ arguments: [String], input: String?, environment extra: [String: String]) throws
+        -> Result
+    {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["XDG_CONFIG_HOME"] = configHome
+        environment["AEROSOL_API_URL"] = apiURL
+        environment["AEROSOL_TOKEN"] = nil
+        for (key, value) in extra { environment[key] = value }
+        process.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        let stdin = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = stdin
+        try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus,
+            stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self)
+        )
+    }
+}
+
+@Suite("The aerosol command line, end to end", .timeLimit(.minutes(2)))
+struct CommandLineTests {
+    static func cli(_ server: TestServer) -> CommandLine {
+        CommandLine(
+            configHome: NSTemporaryDirectory() + "aerosol-cli-" + UUID().uuidString,
+            apiURL: "http://127.0.0.1:\(server.port)"
+        )
+    }
+
+    @Test func loginListPublishSubscribeAndLogout() async throws {
+        try await TestServer.with { server in
+            try await server.createUser("ada@example.com")
+            let cli = Self.cli(server)
+
+            let login = try await cli.run(
+                ["login", "--username", "ada@example.com", "--password-stdin"],
+                input: "correct-horse\n"
+            )
+            #expect(login.status == 0, "\(login.stderr)")
+            let configPath = cli.configHome + "/aerosol/config.json"
+            let mode = try FileManager.default.attributesOfItem(atPath: configPath)[.posixPermissions] as? Int
+            #expect(mode == 0o600)
+            let config = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: configPath))))
+            let token = try #require(config["token"]?.stringValue)
+            #expect(config["api_url"]?.stringValue == cli.apiURL)
+
+            let product = try await cli.run(["product", "create", "My Fleet"])
+            #expect(product.status == 0)
+            #expect(product.stdout.contains("slug my-fleet"))
+            #expect(try await cli.run(["product", "list"]).stdout.contains("my-fleet"))
+            let device = "0123456789abcdef01234567"
+            #expect(try await cli.run(["device", "add", "my-fleet", device]).status == 0)
+            #expect(try await cli.run(["device", "claim", device]).status == 0)
+            #expect(try await cli.run(["device", "rename", device, "weatherman"]).status == 0)
+            let list = try await cli.run(["list"])
+            #expect(list.stdout == "weatherman [\(device)] (offline)\n")
+            let json = try await cli.run(["list", "--json"])
+            #expect(try JSONValue.parse(Array(json.stdout.utf8)).arrayValue?.count == 1)
+            #expect(try await cli.run(["device", "remove", "weatherman"]).status == 0)
+
+            // Events published before subscribing are replayed from --last-event-id.
+            #expect(try await cli.run(["publish", "temp", "21.5"]).status == 0)
+            #expect(try await cli.run(["publish", "other", "x"]).status == 0)
+            #expect(try await cli.run(["publish", "temp", "22.5"]).status == 0)
+            #expect(try await cli.run(["publish", "alarm", "on", "--product", "my-fleet"]).status == 0)
+            let subscribe = try await cli.run(["subscribe", "temp", "--last-event-id", "0", "--max", "2"])
+            #expect(subscribe.status == 0, "\(subscribe.stderr)")
+            let lines = subscribe.stdout.split(separator: "\n").map { try? JSONValue.parse(Array($0.utf8)) }
+            #expect(lines.map { $0?["data"]?.stringValue } == ["21.5", "22.5"])
+            #expect(lines.first??["name"]?.stringValue == "temp")
+            #expect(lines.first??["coreid"]?.stringValue == "api")
+            #expect(subscribe.stderr.contains("Connected"))
+            let product1 = try await cli.run([
+                "subscribe", "--product", "my-fleet", "--last-event-id", "0", "--until", "alarm",
+            ])
+            #expect(product1.stdout.contains(#""name":"alarm","data":"on""#))
+
+            let logout = try await cli.run(["logout"])
+            #expect(logout.status == 0)
+            #expect(try await server.get("/v1/devices", token: token).status == 401)
+            let after = try await cli.run(["list"])
+            #expect(after.status == 1)
+            #expect(after.stderr.hasPrefix("aerosol: not logged in"))
+        }
+    }
+
+    @Test func tokenCommandsAndErrorsGoToStderrWithExitCode1() async throws {
+        try await TestServer.with { server in
+            try await server.createUser("ada@example.com")
+            let cli = Self.cli(server)
+            let created = try await cli.run(
+                ["token", "create", "--username", "ada@example.com", "--password-stdin", "--expires-in", "0"],
+                input: "correct-horse\n"
+            )
+            #expect(created.status == 0)
+            let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(token.count == 40)
+            let listed = try await cli.run(
+                ["token", "list", "--username", "ada@example.com", "--password-stdin"],
+                input: "correct-horse\n"
+            )
+            #expect(listed.stdout.contains("\(token)  expires never  client particle"))
+
+            let bad = try await cli.run(["publish", String(repeating: "n", count: 65), "--token", token])
+            #expect(bad.status == 1)
+            #expect(bad.stderr == "aerosol: HTTP 400: Event name must have 1 to 64 characters (got 65)\n")
+            #expect(bad.stdout.isEmpty)
+
+            #expect(try await cli.run(["token", "revoke", token]).status == 0)
+            let revoked = try await cli.run(["list"], environment: ["AEROSOL_TOKEN": token])
+            #expect(revoked.status == 1)
+            #expect(revoked.stderr.contains("HTTP 401: The access token provided is invalid."))
+
+            let wrongPassword = try await cli.run(["login", "--username", "ada@example.com", "--password", "nope-nope"])
+            #expect(wrongPassword.status == 1)
+            #expect(wrongPassword.stderr == "aerosol: HTTP 400: User credentials are invalid\n")
+
+            let help = try await cli.run(["subscribe", "--help"])
+            #expect(help.status == 0)
+            #expect(help.stdout.contains("Examples:"))
+        }
+    }
+}

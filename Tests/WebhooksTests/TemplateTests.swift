@@ -1,0 +1,100 @@
+import AerosolModels
+import Foundation
+import Testing
+
+@testable import Webhooks
+
+@Suite("Templates (spec §8.4)")
+struct TemplateTests {
+    private func render(_ text: String, escaping: WebhookTemplate.Escaping = .html, event: Event, product: Bool = false)
+        throws -> String
+    {
+        try WebhookTemplate(text, escaping: escaping, field: "test").render(
+            TemplateVariables(event: event, productFields: product)
+        )
+    }
+
+    @Test func everyPredefinedVariableIsSet() throws {
+        let event = Fixtures.event("demo/x", data: "21", id: 99, productID: 42)
+        let names = [
+            "PARTICLE_DEVICE_ID", "PARTICLE_EVENT_NAME", "PARTICLE_EVENT_VALUE", "PARTICLE_PUBLISHED_AT",
+            "PARTICLE_EVENT_ID", "PRODUCT_ID", "PRODUCT_USER_ID", "PRODUCT_VERSION", "SPARK_EVENT_VALUE",
+            "SPARK_PUBLISHED_AT", "SPARK_CORE_ID", "SPARK_EVENT_NAME", "PARTICLE_EVENT_BASE64",
+        ]
+        let text = names.map { "{{{\($0)}}}" }.joined(separator: "|")
+        #expect(
+            try render(text, event: event, product: true)
+                == "3f002b000000000000000000|demo/x|21|2017-02-01T21:08:05.763Z|99|42|5b8a4dabec3a82be794912e9|3|21|2017-02-01T21:08:05.763Z|3f002b000000000000000000|demo/x|MjE="
+        )
+        #expect(
+            try render("{{{PARTICLE_EVENT_JSON}}}", event: event)
+                == #"{"event":"demo/x","data":"21","ttl":60,"published_at":"2017-02-01T21:08:05.763Z","coreid":"3f002b000000000000000000","userid":"5b8a4dabec3a82be794912e9","version":3,"productID":42}"#
+        )
+    }
+
+    @Test func topLevelKeysOfJSONDataAreVariables() throws {
+        let event = Fixtures.event(
+            data: #"{"temp":21,"on":true,"a":{"b":"deep"},"c":[{"ca":"x"},{"ca":"y"}],"none":null}"#
+        )
+        #expect(try render("{{temp}} {{on}} {{a.b}} {{c.0.ca}} {{c.1.ca}}", event: event) == "21 true deep x y")
+        #expect(try render("{{#c}}[{{ca}}]{{/c}}", event: event) == "[x][y]")
+        #expect(try render("{{^missing}}no{{/missing}}{{^none}}-null{{/none}}", event: event) == "no-null")
+        #expect(try render("{{#on}}yes{{/on}}", event: event) == "yes")
+    }
+
+    @Test func predefinedNamesWinOverDataKeys() throws {
+        let event = Fixtures.event(data: #"{"PARTICLE_DEVICE_ID":"spoofed","x":"1"}"#)
+        #expect(try render("{{PARTICLE_DEVICE_ID}}/{{x}}", event: event) == "3f002b000000000000000000/1")
+    }
+
+    @Test func doubleBracesEscapeHTMLOutsideJSON() throws {
+        let event = Fixtures.event(data: #"<a href="x">&'</a>"#)
+        #expect(
+            try render("{{PARTICLE_EVENT_VALUE}}", event: event)
+                == "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
+        )
+        #expect(try render("{{{PARTICLE_EVENT_VALUE}}}", event: event) == #"<a href="x">&'</a>"#)
+    }
+
+    @Test func jsonBodiesAreNeverHTMLEscaped() throws {
+        let event = Fixtures.event(data: #"<a&"b'>"#)
+        #expect(try render("{{PARTICLE_EVENT_VALUE}}", escaping: .none, event: event) == #"<a&"b'>"#)
+        let request = try Fixtures.render(
+            #"{"event":"demo","url":"http://host.com","noDefaults":true,"json":{"v":"{{PARTICLE_EVENT_VALUE}}","w":"{{{PARTICLE_EVENT_VALUE}}}"}}"#,
+            event: event
+        )
+        #expect(request.body == #"{"v":"<a&\"b'>","w":"<a&\"b'>"}"#)
+        let string = try Fixtures.render(
+            #"{"event":"demo","url":"http://host.com","noDefaults":true,"json":"[\"{{PARTICLE_EVENT_NAME}}\", \"&<>\"]"}"#,
+            event: event
+        )
+        #expect(string.body == #"["demo", "&<>"]"#)
+    }
+
+    @Test func theTextPragmaKeepsTheTemplatesOwnLines() throws {
+        let event = Fixtures.event()
+        #expect(try render("\n{{PARTICLE_EVENT_NAME}}\n", escaping: .none, event: event) == "\ndemo\n")
+        #expect(try render("  {{PARTICLE_EVENT_NAME}}", escaping: .none, event: event) == "  demo")
+        #expect(
+            try render("{{#PARTICLE_EVENT_NAME}}\nx\n{{/PARTICLE_EVENT_NAME}}", escaping: .none, event: event) == "x\n"
+        )
+        #expect(try render("{{#PARTICLE_EVENT_NAME}}\nx\n{{/PARTICLE_EVENT_NAME}}", event: event) == "x\n")
+    }
+
+    @Test func invalidTemplatesAreRefusedWithTheirPlace() {
+        #expect(
+            throws: WebhookError.invalid(
+                "Invalid Mustache template in url: a section is not closed (line 1, column 19)"
+            )
+        ) {
+            try WebhookTemplate("http://x/{{#a}}...", field: "url")
+        }
+        #expect(
+            throws: WebhookError.invalid(
+                "Invalid Mustache template in json.v: a section is closed with the wrong name (line 1, column 10)"
+            )
+        ) {
+            try Fixtures.definition(#"{"event":"e","url":"http://h.com","json":{"v":"{{#a}}{{/b}}"}}"#)
+        }
+    }
+}

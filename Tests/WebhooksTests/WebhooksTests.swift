@@ -1,7 +1,0 @@
-import Testing
-
-@testable import Webhooks
-
-@Test func theModuleLinks() {
-    #expect(String(describing: Webhooks.self) == "Webhooks")
-}
