@@ -118,6 +118,7 @@ let package = Package(
                 "WireClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -140,6 +141,7 @@ let package = Package(
             name: "AerosolClientTests",
             dependencies: [
                 "AerosolClient",
+                "AerosolServer",
                 "AerosolTesting",
                 "AerosolModels",
                 "ServerSentEvents",

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import ServiceLifecycle
 import WireClient
 
@@ -26,6 +27,18 @@ public struct TestServer: Sendable {
         logger.logLevel = .error
         return logger
     }()
+
+    /// A port that is free now (the system picks it), for a server that must come back on the
+    /// same port after a restart.
+    public static func freePort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: "127.0.0.1", port: 0)
+            .get()
+        let port = channel.localAddress?.port ?? 0
+        try await channel.close()
+        return port
+    }
 
     /// A fresh, empty data directory under the system's temporary directory.
     public static func makeDataDirectory() -> String {
