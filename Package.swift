@@ -102,6 +102,7 @@ let package = Package(
             name: "AerosolBench",
             dependencies: [
                 "ServerSentEvents",
+                "AerosolClient",
                 "WireClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -153,6 +154,7 @@ let package = Package(
             name: "WebhooksTests",
             dependencies: [
                 "Webhooks",
+                .product(name: "Logging", package: "swift-log"),
                 "AerosolStore",
                 "AerosolModels",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -180,6 +182,7 @@ let package = Package(
                 "AerosolStore",
                 "AerosolModels",
                 "AerosolTesting",
+                "Webhooks",
                 "WireClient",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

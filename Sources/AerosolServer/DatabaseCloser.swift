@@ -2,7 +2,7 @@ import AerosolStore
 import ServiceLifecycle
 
 /// Closes the database after every service that uses it has stopped (services stop in
-/// reverse order, and this one is listed after them).
+/// reverse order, and this one is listed first).
 struct DatabaseCloser: Service {
     let database: Database
 

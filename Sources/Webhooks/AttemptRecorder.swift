@@ -2,9 +2,9 @@ import AerosolStore
 import Logging
 import Synchronization
 
-/// Writes attempt results to the outbox with group commits: results that arrive while a
-/// commit runs share the next transaction, so thousands of deliveries a second cost a few
-/// transactions, not thousands. ``record(_:_:)`` returns once its result is durable.
+/// Writes attempt results to the outbox in groups: results that arrive while a write runs
+/// share the next one, so thousands of deliveries a second cost a few writes, not thousands.
+/// ``record(_:_:)`` returns once its result is durable.
 final class AttemptRecorder: Sendable {
     private struct Pending {
         var attempt: DeliveryAttempt

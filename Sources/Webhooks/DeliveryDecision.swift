@@ -1,14 +1,5 @@
 import Foundation
 
-/// What one attempt gave.
-public enum AttemptResult: Sendable, Equatable {
-    /// The target answered with this status (and maybe a `Retry-After`).
-    case response(status: Int, retryAfter: Duration?)
-    /// No answer: a connection error or a timeout (retryable), or a request that could not be
-    /// made at all: a refused address, an unusable rendered URL (not retryable).
-    case failure(reason: String, retryable: Bool)
-}
-
 /// Decides what follows an attempt, from its result, its number and the retry policy.
 ///
 /// 2xx delivers. Connection errors, timeouts, 5xx and 429 are retried with backoff until the

@@ -41,8 +41,3 @@ public struct RetryPolicy: Sendable, Equatable {
         exponent >= 62 ? Double.greatestFiniteMagnitude : Double(1 << exponent)
     }
 }
-
-/// A duration in seconds, as a `Double`.
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}

@@ -110,9 +110,3 @@ public struct TargetURL: Sendable, Hashable {
         "\"\(text.prefix(80))\""
     }
 }
-
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
-}

@@ -82,16 +82,20 @@ public struct DeliveryStore: Sendable {
     /// Moves the dispatcher's cursor on its own (a single statement): for events that
     /// matched no webhook, whose cursor need not move in the same transaction as anything.
     public func saveCursor(_ cursor: Int64) async throws {
-        try await database.sql.raw(
-            "UPDATE webhook_cursor SET event_id = \(bind: cursor) WHERE name = 'dispatcher' AND event_id < \(bind: cursor)"
-        ).run()
+        try await database.write { sql in
+            try await sql.raw(
+                "UPDATE webhook_cursor SET event_id = \(bind: cursor) WHERE name = 'dispatcher' AND event_id < \(bind: cursor)"
+            ).run()
+        }
     }
 
     /// Queues one delivery outside the dispatcher (a test event); returns its id.
     public func enqueue(_ delivery: NewDelivery, now: Date) async throws -> Int64 {
         var query = Self.insert([delivery][...], now: now)
         query.appendLiteral(" RETURNING id")
-        guard let id = try await database.sql.raw(query).first()?.decode(column: "id", as: Int64.self) else {
+        let insert = query
+        let row = try await database.write { sql in try await sql.raw(insert).first() }
+        guard let id = try row?.decode(column: "id", as: Int64.self) else {
             throw StoreError.unavailable("the database returned no delivery id")
         }
         return id
@@ -135,29 +139,48 @@ public struct DeliveryStore: Sendable {
         ).first()?.decode(column: "n", as: Int.self) ?? 0
     }
 
-    /// Records attempts and applies their dispositions, all in one transaction.
+    /// Applies attempts' dispositions to the outbox (finished rows go, retried rows get their
+    /// new due time) and logs the attempts, in one transaction of at most three statements.
     public func record(_ results: [(attempt: DeliveryAttempt, disposition: Disposition)]) async throws {
         guard !results.isEmpty else { return }
+        var finished: [Int64] = []
+        var retried: [(id: Int64, at: Int64, attempts: Int)] = []
+        for (attempt, disposition) in results {
+            switch disposition {
+            case .finished: finished.append(attempt.deliveryID)
+            case .retry(let at, let attempts):
+                retried.append((attempt.deliveryID, Timestamp.milliseconds(at), attempts))
+            }
+        }
         try await database.transaction { sql in
+            try await Self.apply(finished: finished, retried: retried, on: sql)
             try await Self.insert(results.map(\.attempt), on: sql)
-            var finished: [Int64] = []
-            for (attempt, disposition) in results {
-                switch disposition {
-                case .finished: finished.append(attempt.deliveryID)
-                case .retry(let at, let attempts):
-                    try await sql.raw(
-                        """
-                        UPDATE webhook_deliveries SET attempts = \(bind: attempts),
-                            next_attempt_at = \(bind: Timestamp.milliseconds(at)) WHERE id = \(bind: attempt.deliveryID)
-                        """
-                    ).run()
-                }
+        }
+    }
+
+    private static func apply(
+        finished: [Int64],
+        retried: [(id: Int64, at: Int64, attempts: Int)],
+        on sql: any SQLDatabase
+    ) async throws {
+        if !finished.isEmpty {
+            try await sql.raw(
+                "DELETE FROM webhook_deliveries WHERE id IN (\(unsafeRaw: finished.map { String($0) }.joined(separator: ", ")))"
+            ).run()
+        }
+        if !retried.isEmpty {
+            var dueCases: SQLQueryString = "CASE id"
+            var attemptCases: SQLQueryString = "CASE id"
+            for row in retried {
+                dueCases.appendInterpolation(" WHEN \(bind: row.id) THEN \(bind: row.at)" as SQLQueryString)
+                attemptCases.appendInterpolation(" WHEN \(bind: row.id) THEN \(bind: row.attempts)" as SQLQueryString)
             }
-            if !finished.isEmpty {
-                try await sql.raw(
-                    "DELETE FROM webhook_deliveries WHERE id IN (\(unsafeRaw: finished.map { String($0) }.joined(separator: ", ")))"
-                ).run()
-            }
+            dueCases.appendLiteral(" END")
+            attemptCases.appendLiteral(" END")
+            let ids = retried.map { String($0.id) }.joined(separator: ", ")
+            try await sql.raw(
+                "UPDATE webhook_deliveries SET next_attempt_at = \(dueCases), attempts = \(attemptCases) WHERE id IN (\(unsafeRaw: ids))"
+            ).run()
         }
     }
 
@@ -172,12 +195,17 @@ public struct DeliveryStore: Sendable {
     /// gone; returns how many rows went.
     @discardableResult
     public func prune(keepPerWebhook keep: Int) async throws -> Int {
-        let sql = database.sql
-        var removed = 0
-        let hooks = try await sql.raw("SELECT DISTINCT webhook_id FROM webhook_attempts").all(
+        let hooks = try await database.sql.raw("SELECT DISTINCT webhook_id FROM webhook_attempts").all(
             decodingColumn: "webhook_id",
             as: String.self
         )
+        return try await database.write { sql in
+            try await Self.prune(hooks, keep: keep, on: sql)
+        }
+    }
+
+    private static func prune(_ hooks: [String], keep: Int, on sql: any SQLDatabase) async throws -> Int {
+        var removed = 0
         for hook in hooks {
             let rows = try await sql.raw(
                 """

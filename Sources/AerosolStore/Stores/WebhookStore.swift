@@ -17,15 +17,17 @@ public struct WebhookStore: Sendable {
     /// Inserts a new webhook.
     public func create(_ webhook: StoredWebhook) async throws {
         let sealed = try seal(webhook.credentials)
-        try await database.sql.raw(
-            """
-            INSERT INTO webhooks (id, owner_id, product_id, definition, sealed_credentials, after_event_id,
-                paused_until, pause_reason, created_at, updated_at)
-            VALUES (\(bind: webhook.id), \(bind: webhook.ownerID), \(bind: webhook.productID), \(bind: webhook.definition),
-                \(bind: sealed), \(bind: webhook.afterEventID), NULL, NULL,
-                \(bind: Timestamp.milliseconds(webhook.createdAt)), \(bind: Timestamp.milliseconds(webhook.updatedAt)))
-            """
-        ).run()
+        try await database.write { sql in
+            try await sql.raw(
+                """
+                INSERT INTO webhooks (id, owner_id, product_id, definition, sealed_credentials, after_event_id,
+                    paused_until, pause_reason, created_at, updated_at)
+                VALUES (\(bind: webhook.id), \(bind: webhook.ownerID), \(bind: webhook.productID), \(bind: webhook.definition),
+                    \(bind: sealed), \(bind: webhook.afterEventID), NULL, NULL,
+                    \(bind: Timestamp.milliseconds(webhook.createdAt)), \(bind: Timestamp.milliseconds(webhook.updatedAt)))
+                """
+            ).run()
+        }
     }
 
     /// Replaces a webhook's definition and credentials (and clears its pause); throws
@@ -37,14 +39,16 @@ public struct WebhookStore: Sendable {
         updatedAt: Date
     ) async throws {
         let sealed = try seal(credentials)
-        let row = try await database.sql.raw(
-            """
-            UPDATE webhooks SET definition = \(bind: definition), sealed_credentials = \(bind: sealed),
-                paused_until = NULL, pause_reason = NULL, updated_at = \(bind: Timestamp.milliseconds(updatedAt))
-            WHERE id = \(bind: id) RETURNING id
-            """
-        ).first()
-        guard row != nil else { throw StoreError.notFound("Webhook not found") }
+        let row = try await database.write { sql in
+            try await sql.raw(
+                """
+                    UPDATE webhooks SET definition = \(bind: definition), sealed_credentials = \(bind: sealed),
+                    paused_until = NULL, pause_reason = NULL, updated_at = \(bind: Timestamp.milliseconds(updatedAt))
+                WHERE id = \(bind: id) RETURNING id
+                """
+            ).first() != nil
+        }
+        guard row else { throw StoreError.notFound("Webhook not found") }
     }
 
     /// Deletes a webhook with its waiting deliveries and its attempt log; throws `notFound`
@@ -60,12 +64,14 @@ public struct WebhookStore: Sendable {
 
     /// Records (or, with `nil`, clears) a pause.
     public func setPause(id: String, until: Date?, reason: String?) async throws {
-        try await database.sql.raw(
-            """
-            UPDATE webhooks SET paused_until = \(bind: until.map(Timestamp.milliseconds)), pause_reason = \(bind: reason)
-            WHERE id = \(bind: id)
-            """
-        ).run()
+        try await database.write { sql in
+            try await sql.raw(
+                """
+                UPDATE webhooks SET paused_until = \(bind: until.map(Timestamp.milliseconds)), pause_reason = \(bind: reason)
+                WHERE id = \(bind: id)
+                """
+            ).run()
+        }
     }
 
     /// The webhook with this id, if any.

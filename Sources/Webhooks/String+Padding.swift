@@ -1,0 +1,6 @@
+/// Zero padding for hex bytes.
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
