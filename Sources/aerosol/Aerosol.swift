@@ -17,7 +17,7 @@ struct Aerosol: AsyncParsableCommand {
                 name: "Client",
                 subcommands: [
                     LoginCommand.self, LogoutCommand.self, TokenCommand.self, ListCommand.self, ProductCommand.self,
-                    DeviceCommand.self, PublishCommand.self, SubscribeCommand.self,
+                    DeviceCommand.self, PublishCommand.self, SubscribeCommand.self, WebhookCommand.self,
                 ]
             ),
         ]

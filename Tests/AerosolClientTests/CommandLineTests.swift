@@ -167,3 +167,43 @@ struct CommandLineTests {
         }
     }
 }
+
+@Suite("The aerosol webhook commands", .timeLimit(.minutes(2)))
+struct WebhookCommandLineTests {
+    @Test func createTestListDeliveriesAndDelete() async throws {
+        try await TestServer.with(configure: { $0.webhooks.allowPrivateTargets = true }) { server in
+            try await server.createUser("ada@example.com")
+            let cli = CommandLineTests.cli(server)
+            let login = try await cli.run(["login", "--username", "ada@example.com", "--password", "correct-horse"])
+            #expect(login.status == 0)
+            // Nothing listens on the target: each attempt fails and is logged with its reason.
+            let target = "http://127.0.0.1:\(try await TestServer.freePort())/hook"
+            let created = try await cli.run([
+                "webhook", "create", "temp", target, "--secret", String(repeating: "s", count: 20),
+            ])
+            #expect(created.status == 0, "\(created.stderr)")
+            let id = try #require(created.stdout.split(separator: " ").dropFirst(2).first.map { String($0.dropLast()) })
+            #expect(created.stdout == "Created webhook \(id): temp -> POST \(target)\n")
+
+            let list = try await cli.run(["webhook", "list"])
+            #expect(list.stdout.hasPrefix("\(id)  temp -> POST \(target)  [active"))
+
+            #expect(try await cli.run(["webhook", "test", id, "--data", "hello"]).status == 0)
+            var deliveries = try await cli.run(["webhook", "deliveries", id])
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !deliveries.stdout.contains("#1"), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                deliveries = try await cli.run(["webhook", "deliveries", id])
+            }
+            #expect(deliveries.stdout.contains("temp #1  retrying"), "\(deliveries.stdout)")
+            #expect(deliveries.stdout.contains("next try"))
+
+            let bad = try await cli.run(["webhook", "create", "temp", "ftp://example.com/"])
+            #expect(bad.status == 1)
+            #expect(bad.stderr.hasPrefix("aerosol: HTTP 400: url must be an http:// or https:// URL"))
+
+            #expect(try await cli.run(["webhook", "delete", id]).status == 0)
+            #expect(try await cli.run(["webhook", "list"]).stdout == "No webhooks.\n")
+        }
+    }
+}
