@@ -115,6 +115,13 @@ struct PublishTests {
             )
             #expect(huge.status == 413)
             #expect(huge.text == #"{"ok":false,"error":"Request body too large: the limit is 65536 bytes"}"#)
+            let objectName = try await server.request(
+                .POST,
+                "/v1/devices/events",
+                headers: [("Content-Type", "application/json"), auth],
+                body: #"{"name":{"a":1}}"#
+            )
+            #expect(objectName.text == #"{"ok":false,"error":"name must be a string"}"#)
             let xml = try await server.request(
                 .POST,
                 "/v1/devices/events",

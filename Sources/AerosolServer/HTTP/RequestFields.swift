@@ -101,6 +101,12 @@ struct RequestFields: Sendable {
         }
     }
 
+    /// A field that must be text: a JSON string or a form value; `nil` for any other JSON type.
+    func text(_ key: String) -> String? {
+        if case .string(let value)? = values[key] { return value }
+        return nil
+    }
+
     /// A boolean field: `true`/`false` or the strings `"true"`/`"false"`/`"1"`/`"0"`.
     func bool(_ key: String) throws -> Bool? {
         switch values[key] {

@@ -97,7 +97,8 @@ struct EventRoutes {
 
     /// Validates a publish request (spec §6.2) into a draft with `coreid` `api`.
     func draft(_ fields: RequestFields, userID: String?, productID: Int?) throws -> EventDraft {
-        guard let name = fields.string("name") else { throw APIError.badRequest("name is required: the event name") }
+        guard fields.has("name") else { throw APIError.badRequest("name is required: the event name") }
+        guard let name = fields.text("name") else { throw APIError.badRequest("name must be a string") }
         guard (1...64).contains(name.utf8.count) else {
             throw APIError.badRequest("Event name must have 1 to 64 characters (got \(name.utf8.count))")
         }
