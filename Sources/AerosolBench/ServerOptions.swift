@@ -4,6 +4,8 @@ public struct ServerOptions: Sendable {
     public var sync: String
     /// `--stream-buffer`: events a stream may have waiting; `nil` keeps the server's default (1,000).
     public var streamBuffer: Int?
+    /// More `serve` arguments (e.g. `--allow-private-webhooks`).
+    public var extraArguments: [String] = []
 
     /// Options; the defaults are the server's own.
     public init(sync: String = "full", streamBuffer: Int? = nil) {
@@ -15,6 +17,6 @@ public struct ServerOptions: Sendable {
     var arguments: [String] {
         var arguments = ["--sync", sync]
         if let streamBuffer { arguments += ["--stream-buffer", String(streamBuffer)] }
-        return arguments
+        return arguments + extraArguments
     }
 }

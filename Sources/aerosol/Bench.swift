@@ -18,7 +18,7 @@ struct Bench: AsyncParsableCommand {
             Example:
               aerosol bench all
             """,
-        subcommands: [Ingest.self, Fanout.self, Latency.self, Idle.self, All.self]
+        subcommands: [Ingest.self, Fanout.self, Latency.self, Idle.self, All.self, BenchParse.self, BenchWebhooks.self]
     )
 
     /// Options every benchmark takes.
@@ -194,7 +194,7 @@ struct Bench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run ingest, fanout, latency and idle with their defaults, then print a summary.",
             discussion: """
-                Takes about two minutes; each benchmark gets a fresh server.
+                Takes about a minute; each benchmark gets a fresh server.
 
                 Example:
                   aerosol bench all
