@@ -26,9 +26,21 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.1"),
     ],
     targets: [
         .target(name: "ServerSentEvents", swiftSettings: swiftSettings),
+        .target(name: "CoAP", swiftSettings: swiftSettings),
+        .target(
+            name: "DeviceProtocol",
+            dependencies: [
+                "CoAP",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "BigInt", package: "BigInt"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "AerosolModels",
             dependencies: [
@@ -138,6 +150,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ServerSentEventsTests", dependencies: ["ServerSentEvents"], swiftSettings: swiftSettings),
+        .testTarget(name: "CoAPTests", dependencies: ["CoAP"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DeviceProtocolTests",
+            dependencies: [
+                "DeviceProtocol",
+                "CoAP",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "AerosolClientTests",
             dependencies: [
