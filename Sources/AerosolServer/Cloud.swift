@@ -33,20 +33,6 @@ struct Cloud: Sendable {
         try await RequestFields.read(from: &request, limit: configuration.maxRequestBodyBytes)
     }
 
-    /// Authenticates a stream request. Its body is left unread (so the stream can watch it to
-    /// notice at once when the client goes away) unless the request carries one, which is then
-    /// read for the token rules (a body token on GET gets its 400).
-    func authorizeStream(_ request: Request) async throws -> (caller: Caller, inbound: RequestBody?) {
-        let hasBody =
-            request.headers[.contentLength].map { $0 != "0" } ?? false
-            || request.headers[.transferEncoding] != nil
-        if hasBody {
-            var request = request
-            return (try await authorize(&request).caller, nil)
-        }
-        return (try await auth.authenticate(request, fields: .empty), request.body)
-    }
-
     /// Reads the body and authenticates the request by its one token (header, query or form
     /// body); the body is read on every method so that a body token on GET gets its 400.
     func authorize(_ request: inout Request) async throws -> (caller: Caller, fields: RequestFields) {

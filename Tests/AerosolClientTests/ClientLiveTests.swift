@@ -60,7 +60,7 @@ struct ClientLiveTests {
     }
 
     @Test func aStreamDeliversEventsAndEndsWhenCancelled() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(configure: { $0.keepaliveAfter = .seconds(1) }) { server in
             let token = try await server.user("ada@example.com")
             let client = Self.client(server, token: token)
             let collected = Task {
@@ -75,7 +75,8 @@ struct ClientLiveTests {
             for name in ["t1", "x", "t2", "t3"] { try await server.publish(name, "d", token: token) }
             #expect(try await collected.value == ["t1", "t2", "t3"])
 
-            // Cancelling a consumer closes its connection: the server sees no stream left.
+            // Cancelling a consumer closes its connection: the server notices at its next writes
+            // (keepalives, every second here) and has no stream left.
             let idle = Task {
                 for try await _ in client.events(.mine) {}
             }

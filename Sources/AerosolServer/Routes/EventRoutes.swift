@@ -27,33 +27,37 @@ struct EventRoutes {
         // Every stream route exists with and without a trailing prefix (`/**` keeps any `/`).
         for suffix in ["", "/**"] {
             routes.on(.get, "/v1/events" + suffix) { request, context in
-                let (caller, inbound) = try await cloud.authorizeStream(request)
-                return try stream(.user(caller.userID), request, context, caller, inbound)
+                var request = request
+                let (caller, _) = try await cloud.authorize(&request)
+                return try stream(.user(caller.userID), request, context, caller)
             }
             routes.on(.get, "/v1/devices/events" + suffix) { request, context in
-                let (caller, inbound) = try await cloud.authorizeStream(request)
-                return try stream(.user(caller.userID), request, context, caller, inbound)
+                var request = request
+                let (caller, _) = try await cloud.authorize(&request)
+                return try stream(.user(caller.userID), request, context, caller)
             }
             routes.on(.get, "/v1/devices/:device/events" + suffix) { request, context in
-                let (caller, inbound) = try await cloud.authorizeStream(request)
+                var request = request
+                let (caller, _) = try await cloud.authorize(&request)
                 let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
-                return try stream(.device(device.id), request, context, caller, inbound)
+                return try stream(.device(device.id), request, context, caller)
             }
             routes.on(.get, "/v1/products/:product/events" + suffix) { request, context in
-                let (caller, inbound) = try await cloud.authorizeStream(request)
+                var request = request
+                let (caller, _) = try await cloud.authorize(&request)
                 let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
-                return try stream(.product(product.id), request, context, caller, inbound)
+                return try stream(.product(product.id), request, context, caller)
             }
             routes.on(.get, "/v1/products/:product/devices/:device/events" + suffix) { request, context in
-                let (caller, inbound) = try await cloud.authorizeStream(request)
+                var request = request
+                let (caller, _) = try await cloud.authorize(&request)
                 let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
                 let device = try await cloud.productDevice(try context.parameters.decoded("device"), in: product)
                 return try stream(
                     .productDevice(product: product.id, device: device.id),
                     request,
                     context,
-                    caller,
-                    inbound
+                    caller
                 )
             }
         }
@@ -63,18 +67,12 @@ struct EventRoutes {
         _ scope: EventFilter.Scope,
         _ request: Request,
         _ context: BasicRequestContext,
-        _ caller: Caller,
-        _ inbound: RequestBody?
+        _ caller: Caller
     ) throws -> Response {
         let prefix = Self.prefix(context.parameters.getCatchAll())
         let lastEventID = try Self.lastEventID(request)
-        return EventStream(
-            filter: EventFilter(scope: scope, prefix: prefix),
-            caller: caller,
-            lastEventID: lastEventID,
-            cloud: cloud,
-            inbound: inbound
-        ).response(logger: context.logger)
+        return EventStream(filter: EventFilter(scope: scope, prefix: prefix), lastEventID: lastEventID, cloud: cloud)
+            .response(caller: caller, logger: context.logger)
     }
 
     /// The prefix from the path's tail: raw `/` from curl or `%2F` from particle-api-js.

@@ -9,28 +9,37 @@ import ServiceLifecycle
 ///
 /// Replay and live delivery never overlap or leave a gap: the bus subscription is registered
 /// before the log is read, and live frames at or below the last replayed id are skipped.
+///
+/// An idle stream is a suspended task, and its async frames are most of what it costs, so the
+/// type keeps them small: it holds only what streaming needs (not the whole ``Cloud``), and the
+/// replay, whose frame is large, runs in a function of its own that is gone once it returns.
+///
+/// A client that goes away is noticed when a write fails, at the latest at the second keepalive
+/// after it left (under 20 s). Watching the request body for the close instead
+/// (`consumeWithInboundCloseHandler`) notices at once but costs a child task per stream: 7 KiB
+/// more per idle stream, measured (docs/benchmarks.md), so the cheaper way was chosen.
 struct EventStream: Sendable {
     let filter: EventFilter
-    let caller: Caller
     let lastEventID: Int64?
-    let cloud: Cloud
-    /// The request's unread body: watching it tells at once when the client goes away. `nil` when
-    /// the body was read (a GET with a body), and then a gone client shows at the next write.
-    let inbound: RequestBody?
+    let bus: EventBus
+    let log: EventLog
+
+    init(filter: EventFilter, lastEventID: Int64?, cloud: Cloud) {
+        self.filter = filter
+        self.lastEventID = lastEventID
+        self.bus = cloud.bus
+        self.log = cloud.log
+    }
 
     /// The `text/event-stream` response.
-    func response(logger: Logger) -> Response {
-        let subscription = cloud.bus.subscribe(filter, tokenHash: caller.tokenHash, expiresAt: caller.expiresAt)
+    func response(caller: Caller, logger: Logger) -> Response {
+        let subscription = bus.subscribe(filter, tokenHash: caller.tokenHash, expiresAt: caller.expiresAt)
         let body = ResponseBody { [self] writer in
-            defer { cloud.bus.unsubscribe(subscription) }
-            if let inbound {
-                try await inbound.consumeWithInboundCloseHandler { _ in
-                    try await streamUntilShutdown(subscription, to: &writer, logger: logger)
-                } onInboundClosed: {
-                    subscription.end(.cancelled)
-                }
-            } else {
-                try await streamUntilShutdown(subscription, to: &writer, logger: logger)
+            defer { bus.unsubscribe(subscription) }
+            try await withGracefulShutdownHandler {
+                try await stream(subscription, to: &writer, logger: logger)
+            } onGracefulShutdown: {
+                subscription.end(.shutdown)
             }
             try await writer.finish(nil)
         }
@@ -46,64 +55,25 @@ struct EventStream: Sendable {
         )
     }
 
-    private func streamUntilShutdown(
-        _ subscription: Subscription,
-        to writer: inout any ResponseBodyWriter,
-        logger: Logger
-    ) async throws {
-        try await withGracefulShutdownHandler {
-            try await stream(subscription, to: &writer, logger: logger)
-        } onGracefulShutdown: {
-            subscription.end(.shutdown)
-        }
-    }
-
     private func stream(_ subscription: Subscription, to writer: inout any ResponseBodyWriter, logger: Logger)
         async throws
     {
         try await writer.write(EventFrame.opening)
-        let productFormat = filter.usesProductFormat
         var skipThrough: Int64 = 0
         if let lastEventID {
-            var cursor = lastEventID
-            while !subscription.hasEnded {
-                let page = try await cloud.log.read(filter, after: cursor, limit: 500)
-                guard page.lastScannedID > cursor else { break }
-                cursor = page.lastScannedID
-                if !page.events.isEmpty {
-                    var buffer = ByteBuffer()
-                    for event in page.events {
-                        var frame = EventFrame.encode(event, productFormat: productFormat)
-                        buffer.writeBuffer(&frame)
-                    }
-                    try await writer.write(buffer)
-                }
-            }
-            skipThrough = cursor
+            skipThrough = try await replay(after: lastEventID, until: subscription, to: &writer)
         }
         while true {
             switch await subscription.next() {
             case .events(let items):
-                if items.count == 1 {
-                    if items[0].id > skipThrough { try await writer.write(items[0].frame) }
-                } else {
-                    var buffer = ByteBuffer()
-                    buffer.reserveCapacity(items.reduce(0) { $0 + $1.frame.readableBytes })
-                    for item in items where item.id > skipThrough {
-                        var frame = item.frame
-                        buffer.writeBuffer(&frame)
-                    }
-                    if buffer.readableBytes > 0 { try await writer.write(buffer) }
-                }
+                try await Self.write(items, after: skipThrough, to: &writer)
             case .keepalive:
                 try await writer.write(EventFrame.keepalive)
             case .end(let reason):
                 if reason == .overflow {
                     logger.info(
                         "closing event stream: the client reads too slowly; it may resume with Last-Event-ID",
-                        metadata: [
-                            "stream.scope": "\(filter.scope)", "stream.limit": "\(subscription.maxEvents) events",
-                        ]
+                        metadata: ["stream.scope": "\(filter.scope)", "stream.limit": "\(subscription.maxEvents) events"]
                     )
                 }
                 if reason != .cancelled {
@@ -112,5 +82,51 @@ struct EventStream: Sendable {
                 return
             }
         }
+    }
+
+    /// Sends every logged event after `lastEventID` that the stream would have delivered, page by
+    /// page; returns the last id scanned (live frames up to it were covered).
+    @inline(never)
+    private func replay(
+        after lastEventID: Int64,
+        until subscription: Subscription,
+        to writer: inout any ResponseBodyWriter
+    ) async throws -> Int64 {
+        let productFormat = filter.usesProductFormat
+        var cursor = lastEventID
+        while !subscription.hasEnded {
+            let page = try await log.read(filter, after: cursor, limit: 500)
+            guard page.lastScannedID > cursor else { break }
+            cursor = page.lastScannedID
+            if !page.events.isEmpty {
+                var buffer = ByteBuffer()
+                for event in page.events {
+                    var frame = EventFrame.encode(event, productFormat: productFormat)
+                    buffer.writeBuffer(&frame)
+                }
+                try await writer.write(buffer)
+            }
+        }
+        return cursor
+    }
+
+    /// Writes a batch of frames in one write, skipping those already replayed.
+    @inline(never)
+    private static func write(
+        _ items: [(id: Int64, frame: ByteBuffer)],
+        after skipThrough: Int64,
+        to writer: inout any ResponseBodyWriter
+    ) async throws {
+        if items.count == 1 {
+            if items[0].id > skipThrough { try await writer.write(items[0].frame) }
+            return
+        }
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(items.reduce(0) { $0 + $1.frame.readableBytes })
+        for item in items where item.id > skipThrough {
+            var frame = item.frame
+            buffer.writeBuffer(&frame)
+        }
+        if buffer.readableBytes > 0 { try await writer.write(buffer) }
     }
 }
