@@ -1,6 +1,0 @@
-import CoAP
-import Testing
-
-@Test func coapModuleIsPresent() {
-    #expect(String(describing: CoAP.self) == "CoAP")
-}
