@@ -73,7 +73,9 @@ struct EventStream: Sendable {
                 if reason == .overflow {
                     logger.info(
                         "closing event stream: the client reads too slowly; it may resume with Last-Event-ID",
-                        metadata: ["stream.scope": "\(filter.scope)", "stream.limit": "\(subscription.maxEvents) events"]
+                        metadata: [
+                            "stream.scope": "\(filter.scope)", "stream.limit": "\(subscription.maxEvents) events",
+                        ]
                     )
                 }
                 if reason != .cancelled {
