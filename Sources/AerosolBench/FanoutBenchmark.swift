@@ -11,7 +11,7 @@ public struct FanoutBenchmark: Sendable {
     /// Subscribed streams (default 1,000).
     public var subscribers = 1000
     /// Publishing connections (default 8).
-    public var publishers = 8
+    public var publishers = 64
     /// Seconds measured (default 10).
     public var duration = 10.0
     /// Seconds of publishing before measuring (default 2).
