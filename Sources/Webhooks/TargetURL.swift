@@ -90,16 +90,7 @@ public struct TargetURL: Sendable, Hashable {
 
     /// Percent-encodes every byte a URL may not hold literally (keeps `%` escapes as they are).
     static func encode(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for byte in text.utf8 {
-            if allowed.contains(byte) {
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
-            }
-        }
-        return out
+        PercentEncoding.encode(text, keeping: allowed)
     }
 
     private static let allowed: Set<UInt8> = Set(
