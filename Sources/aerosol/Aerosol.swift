@@ -7,9 +7,9 @@ struct Aerosol: AsyncParsableCommand {
         commandName: "aerosol",
         abstract: "A self-hosted device cloud that speaks the Particle Cloud API.",
         discussion: """
-            Start the server with `aerosol serve`, create an account with `aerosol user create`, then use
-            the client commands below, or any Particle Cloud API client (curl, particle-api-js, the
-            Particle CLI) against it.
+            Start the server with `aerosol serve`, create an account with `aerosol user create`, then \
+            use the client commands below, or any Particle Cloud API client (curl, particle-api-js, \
+            the Particle CLI) against it.
             """,
         groupedSubcommands: [
             CommandGroup(name: "Server", subcommands: [Serve.self, UserCommand.self, Bench.self]),

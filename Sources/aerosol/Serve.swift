@@ -10,8 +10,8 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the Aerosol server.",
         discussion: """
-            Every flag can also be set with the environment variable named in its help; a flag on the
-            command line wins over the variable. The server creates its data directory, SQLite
+            Every flag can also be set with the environment variable named in its help; a flag on the \
+            command line wins over the variable. The server creates its data directory, SQLite \
             database and secret on first start, and stops cleanly on SIGINT or SIGTERM.
 
             Example:

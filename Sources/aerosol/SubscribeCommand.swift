@@ -8,7 +8,7 @@ struct SubscribeCommand: AsyncParsableCommand {
         commandName: "subscribe",
         abstract: "Print events as they arrive, one JSON object per line.",
         discussion: """
-            Events go to stdout (pipe them into jq); connection notices go to stderr. The stream
+            Events go to stdout (pipe them into jq); connection notices go to stderr. The stream \
             reconnects by itself and, against Aerosol, resumes where it left off.
 
             Examples:
