@@ -7,8 +7,8 @@ struct BenchParse: AsyncParsableCommand {
         commandName: "parse",
         abstract: "Measure how many events per second the Swift SDK parses on one core.",
         discussion: """
-            Feeds a recorded-style stream (product fields, ids, keepalives) to the SDK's incremental
-            SSE parser and event decoder in 16 KiB chunks, and reports the best of several rounds.
+            Feeds a recorded-style stream (product fields, ids, keepalives) to the SDK's incremental \
+            SSE parser and event decoder in 16 KiB chunks, and reports the best of several rounds. \
             Target: at least 200,000 events/s.
 
             Example:
