@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// Runs the `aerosol` executable that `swift build` put beside the test bundle.
-struct CommandLine {
+struct CommandLine: Sendable {
     let configHome: String
     let apiURL: String
 
