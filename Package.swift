@@ -64,6 +64,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "DeviceGateway",
+            dependencies: [
+                "DeviceProtocol",
+                "CoAP",
+                "AerosolStore",
+                "AerosolModels",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Webhooks",
             dependencies: [
                 "AerosolModels",
@@ -84,6 +98,8 @@ let package = Package(
                 "AerosolStore",
                 "Webhooks",
                 "ServerSentEvents",
+                "DeviceGateway",
+                "DeviceProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -126,6 +142,8 @@ let package = Package(
             name: "AerosolTesting",
             dependencies: [
                 "AerosolServer",
+                "DeviceGateway",
+                "DeviceProtocol",
                 "AerosolStore",
                 "AerosolModels",
                 "WireClient",
@@ -144,6 +162,8 @@ let package = Package(
                 "AerosolServer",
                 "AerosolStore",
                 "AerosolBench",
+                "DeviceGateway",
+                "DeviceProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -156,6 +176,21 @@ let package = Package(
             dependencies: [
                 "DeviceProtocol",
                 "CoAP",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DeviceGatewayTests",
+            dependencies: [
+                "DeviceGateway",
+                "DeviceProtocol",
+                "CoAP",
+                "AerosolServer",
+                "AerosolStore",
+                "AerosolModels",
+                "AerosolTesting",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],

@@ -48,7 +48,10 @@ public final class BenchServer {
         let port = try await freePort()
         let process = makeProcess(
             executable,
-            ["serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", directory.path]
+            [
+                "serve", "--host", "127.0.0.1", "--port", String(port), "--device-port", "0", "--data-dir",
+                directory.path,
+            ]
                 + ["--log-level", "warning"] + options.arguments
         )
         try process.run()

@@ -1,5 +1,6 @@
 import AerosolModels
 import AerosolStore
+import DeviceGateway
 import Foundation
 import Hummingbird
 import Logging
@@ -61,6 +62,18 @@ public func buildApplication(
         auth: Authenticator(tokens: tokens),
         webhooks: webhooks
     )
+    let serverKey = try ServerKeyFile.loadOrCreate(at: files.serverKeyPath)
+    var gatewaySettings = configuration.gateway
+    gatewaySettings.host = configuration.deviceHost ?? configuration.host
+    gatewaySettings.port = configuration.devicePort
+    let gateway = try await DeviceGateway.bind(
+        settings: gatewaySettings,
+        serverKey: serverKey,
+        keys: DeviceKeyStore(database: database),
+        devices: DeviceStore(database: database),
+        log: log,
+        logger: logger
+    )
     let retention = RetentionService(
         database: database,
         maxAge: configuration.retentionAge,
@@ -84,6 +97,7 @@ public func buildApplication(
     TokenRoutes(cloud: cloud).register(routes)
     ProductRoutes(cloud: cloud).register(routes)
     DeviceRoutes(cloud: cloud).register(routes)
+    ProvisioningRoutes(cloud: cloud).register(routes)
     EventRoutes(cloud: cloud).register(routes)
     WebhookRoutes(cloud: cloud).register(routes)
     IntegrationRoutes(cloud: cloud).register(routes)
@@ -93,8 +107,9 @@ public func buildApplication(
         router: router,
         configuration: .init(address: .hostname(host, port: configuration.port), serverName: nil),
         // Services stop in reverse order (after the HTTP server): the webhook workers and
-        // dispatcher first, then retention, the log, the bus, and the database last.
-        services: [DatabaseCloser(database: database), bus, log, retention] + webhooks.services,
+        // dispatcher first, then the device gateway (whose devices go offline through the log),
+        // retention, the log, the bus, and the database last.
+        services: [DatabaseCloser(database: database), bus, log, retention, gateway] + webhooks.services,
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port
             cloud.boundPort.value = port
@@ -102,7 +117,7 @@ public func buildApplication(
                 "aerosol listening on http://\(host):\(port)",
                 metadata: ["data.dir": "\(files.path)", "event.last_id": "\(log.latestID)"]
             )
-            await onServerRunning(RunningServer(port: port, log: log))
+            await onServerRunning(RunningServer(port: port, log: log, devicePort: gateway.port))
         },
         logger: logger
     )

@@ -1,4 +1,5 @@
 import AerosolStore
+import DeviceGateway
 import Logging
 import Webhooks
 
@@ -37,6 +38,15 @@ public struct Configuration: Sendable {
     /// Webhook delivery: private targets, rate limit, timeout, retries, pauses, queue bounds
     /// (every default is documented on ``WebhookSettings`` and in docs/webhooks.md).
     public var webhooks = WebhookSettings()
+    /// The TCP port devices connect to (default 5683, the port Device OS dials; 0 picks a free
+    /// port).
+    public var devicePort = 5683
+    /// The address the device gateway listens on (default `nil`: the same as ``host``).
+    public var deviceHost: String?
+    /// The device gateway's timeouts and limits (every default is documented on
+    /// ``GatewaySettings`` and in docs/devices.md); its host and port come from ``deviceHost``
+    /// and ``devicePort``.
+    public var gateway = GatewaySettings()
 
     /// The default configuration.
     public init() {}

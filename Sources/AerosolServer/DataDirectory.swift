@@ -9,6 +9,8 @@ public struct DataDirectory: Sendable {
     public var databasePath: String { path + "/aerosol.sqlite" }
     /// `server-secret.key` inside it (mode 0600).
     public var secretPath: String { path + "/server-secret.key" }
+    /// `server-key.pem` inside it: the device gateway's RSA-2048 private key (mode 0600).
+    public var serverKeyPath: String { path + "/server-key.pem" }
 
     /// Uses (creating if missing, mode 0700) the directory at `path`.
     public init(path: String) throws {

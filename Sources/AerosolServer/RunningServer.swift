@@ -6,4 +6,13 @@ public struct RunningServer: Sendable {
     public let port: Int
     /// Its event log: appending here publishes to every stream, as a device would.
     public let log: EventLog
+    /// The TCP port the device gateway listens on.
+    public let devicePort: Int
+
+    /// Describes a running server.
+    public init(port: Int, log: EventLog, devicePort: Int) {
+        self.port = port
+        self.log = log
+        self.devicePort = devicePort
+    }
 }

@@ -1,6 +1,8 @@
 import AerosolModels
 import AerosolServer
 import AerosolStore
+import DeviceGateway
+import DeviceProtocol
 import Foundation
 import Logging
 import NIOCore
@@ -12,6 +14,8 @@ import WireClient
 /// A real Aerosol server on 127.0.0.1, port 0, with its own data directory, for live tests.
 public struct TestServer: Sendable {
     public let port: Int
+    /// The device gateway's port.
+    public let devicePort: Int
     public let dataDirectory: String
     /// The running server's event log (to publish as a device would).
     public let log: EventLog
@@ -40,6 +44,21 @@ public struct TestServer: Sendable {
         return port
     }
 
+    /// One RSA-2048 server key per test process: generating one for every test server would
+    /// cost far more CPU than the tests themselves.
+    private static let sharedServerKeyPEM: String? = try? ServerKey.generate().pemRepresentation
+
+    /// Writes the shared server key into `directory` unless it already holds one.
+    static func installServerKey(in directory: String) throws {
+        let files = try DataDirectory(path: directory)
+        guard let pem = sharedServerKeyPEM, !FileManager.default.fileExists(atPath: files.serverKeyPath) else { return }
+        FileManager.default.createFile(
+            atPath: files.serverKeyPath,
+            contents: Data(pem.utf8),
+            attributes: [.posixPermissions: 0o600]
+        )
+    }
+
     /// A fresh, empty data directory under the system's temporary directory.
     public static func makeDataDirectory() -> String {
         let path = NSTemporaryDirectory() + "aerosol-test-" + UUID().uuidString
@@ -55,10 +74,12 @@ public struct TestServer: Sendable {
     ) async throws -> T {
         var configuration = Configuration()
         configuration.port = 0
+        configuration.devicePort = 0
         configuration.dataDirectory = dataDirectory ?? makeDataDirectory()
         configuration.synchronous = .normal
         configuration.bcryptCost = 4
         configure(&configuration)
+        try Self.installServerKey(in: configuration.dataDirectory)
         let (ports, portContinuation) = AsyncStream.makeStream(of: RunningServer.self)
         let app = try await buildApplication(configuration: configuration, logger: logger) { running in
             portContinuation.yield(running)
@@ -71,7 +92,13 @@ public struct TestServer: Sendable {
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
             guard let running = await iterator.next() else { throw TestFailure("server did not start") }
-            let server = TestServer(port: running.port, dataDirectory: directory, log: running.log, group: group)
+            let server = TestServer(
+                port: running.port,
+                devicePort: running.devicePort,
+                dataDirectory: directory,
+                log: running.log,
+                group: group
+            )
             do {
                 let result = try await body(server)
                 await group.triggerGracefulShutdown()

@@ -12,7 +12,7 @@ struct Aerosol: AsyncParsableCommand {
             the Particle CLI) against it.
             """,
         groupedSubcommands: [
-            CommandGroup(name: "Server", subcommands: [Serve.self, UserCommand.self, Bench.self]),
+            CommandGroup(name: "Server", subcommands: [Serve.self, UserCommand.self, KeysCommand.self, Bench.self]),
             CommandGroup(
                 name: "Client",
                 subcommands: [

@@ -5,8 +5,10 @@ import ArgumentParser
 struct DeviceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "device",
-        abstract: "Add devices to products, claim, rename and release devices.",
-        subcommands: [Add.self, Claim.self, Rename.self, Remove.self]
+        abstract: "Add devices to products, claim, rename and release devices; provision and simulate devices.",
+        subcommands: [
+            Add.self, Claim.self, Rename.self, Remove.self, DeviceProvisionCommand.self, DeviceSimulateCommand.self,
+        ]
     )
 
     struct Add: AsyncParsableCommand {

@@ -25,6 +25,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "HTTP port; 0 picks a free one. [env: AEROSOL_PORT] (default: 8080)")
     var port: Int?
 
+    @Option(help: "TCP port for devices; 0 picks a free one. [env: AEROSOL_DEVICE_PORT] (default: 5683)")
+    var devicePort: Int?
+
+    @Option(help: "Address devices connect to. [env: AEROSOL_DEVICE_HOST] (default: the same as --host)")
+    var deviceHost: String?
+
     @Option(help: "Directory for the database and the server secret. [env: AEROSOL_DATA_DIR] (default: ./aerosol-data)")
     var dataDir: String?
 
@@ -113,6 +119,16 @@ struct Serve: AsyncParsableCommand {
         configuration.host = try EnvironmentOption.resolve(host, "AEROSOL_HOST", default: configuration.host)
         configuration.port = try EnvironmentOption.resolve(port, "AEROSOL_PORT", default: configuration.port)
         guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be 0 to 65535") }
+        configuration.devicePort = try EnvironmentOption.resolve(
+            devicePort,
+            "AEROSOL_DEVICE_PORT",
+            default: configuration.devicePort
+        )
+        guard (0...65535).contains(configuration.devicePort) else {
+            throw ValidationError("--device-port must be 0 to 65535")
+        }
+        let resolvedDeviceHost = try EnvironmentOption.resolve(deviceHost, "AEROSOL_DEVICE_HOST", default: "")
+        configuration.deviceHost = resolvedDeviceHost.isEmpty ? nil : resolvedDeviceHost
         configuration.dataDirectory = try EnvironmentOption.resolve(
             dataDir,
             "AEROSOL_DATA_DIR",

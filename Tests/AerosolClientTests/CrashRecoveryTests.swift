@@ -23,7 +23,9 @@ struct CrashRecoveryTests {
     static func serve(port: Int, directory: String) async throws -> Process {
         let process = Process()
         process.executableURL = CommandLine.executable
-        process.arguments = ["serve", "--port", String(port), "--data-dir", directory, "--log-level", "error"]
+        process.arguments = [
+            "serve", "--port", String(port), "--device-port", "0", "--data-dir", directory, "--log-level", "error",
+        ]
         try process.run()
         let client = AerosolClient(baseURL: "http://127.0.0.1:\(port)")
         let deadline = ContinuousClock.now + .seconds(20)
@@ -35,6 +37,8 @@ struct CrashRecoveryTests {
             } catch {}
             try await Task.sleep(for: .milliseconds(50))
         }
+        process.terminate()
+        process.waitUntilExit()
         throw TestFailure("aerosol serve did not answer on port \(port)")
     }
 

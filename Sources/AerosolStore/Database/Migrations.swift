@@ -148,6 +148,17 @@ enum Migrations {
             // Events logged before webhooks existed never trigger them.
             "INSERT INTO webhook_cursor (name, event_id) SELECT 'dispatcher', COALESCE(MAX(id), 0) FROM events",
         ],
+        // 3: device public keys (one per device id) for the device gateway's handshake.
+        [
+            """
+            CREATE TABLE device_keys (
+                device_id TEXT PRIMARY KEY,
+                public_key TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """
+        ],
     ]
 
     static func apply(to store: Database, logger: Logger) async throws {

@@ -1,0 +1,51 @@
+import AerosolModels
+import Foundation
+import SQLKit
+
+extension DeviceStore {
+    /// Records a device connection after its handshake and Hello: online, heard and handshaken
+    /// now, from `ipAddress`, with the platform (and system firmware, when known) it reported.
+    /// Registers the device if the cloud has not seen it. Returns the device as stored.
+    public func connected(
+        id: String,
+        at date: Date,
+        ipAddress: String?,
+        platformID: Int?,
+        systemFirmwareVersion: String?
+    ) async throws -> Device {
+        let now = Timestamp.milliseconds(date)
+        try await database.transaction { sql in
+            try await sql.raw(
+                "INSERT INTO devices (id, created_at) VALUES (\(bind: id), \(bind: now)) ON CONFLICT (id) DO NOTHING"
+            ).run()
+            try await sql.raw(
+                """
+                UPDATE devices SET online = 1, last_heard = \(bind: now), last_handshake_at = \(bind: now),
+                    last_ip_address = \(bind: ipAddress), platform_id = COALESCE(\(bind: platformID), platform_id),
+                    system_firmware_version = COALESCE(\(bind: systemFirmwareVersion), system_firmware_version)
+                WHERE id = \(bind: id)
+                """
+            ).run()
+        }
+        guard let device = try await find(id: id) else { throw StoreError.notFound("device \(id)") }
+        return device
+    }
+
+    /// Records that the device was heard from at `date`.
+    public func heard(id: String, at date: Date) async throws {
+        let now = Timestamp.milliseconds(date)
+        try await database.write { sql in
+            try await sql.raw("UPDATE devices SET last_heard = \(bind: now) WHERE id = \(bind: id)").run()
+        }
+    }
+
+    /// Records that the device's connection ended; `lastHeard` is when it last sent anything.
+    public func disconnected(id: String, lastHeard: Date) async throws {
+        let heard = Timestamp.milliseconds(lastHeard)
+        try await database.write { sql in
+            try await sql.raw(
+                "UPDATE devices SET online = 0, last_heard = \(bind: heard) WHERE id = \(bind: id)"
+            ).run()
+        }
+    }
+}

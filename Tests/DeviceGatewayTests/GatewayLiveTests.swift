@@ -1,0 +1,179 @@
+import AerosolModels
+import AerosolServer
+import AerosolTesting
+import CoAP
+import DeviceGateway
+import DeviceProtocol
+import Foundation
+import Testing
+
+@Suite("Device gateway, live over TCP (device-protocol §3–§9)", .timeLimit(.minutes(1)))
+struct GatewayLiveTests {
+    static func fast(_ configuration: inout Configuration) {
+        configuration.gateway.helloTimeout = .seconds(5)
+    }
+
+    /// Claims and provisions `device` for the user behind `token`.
+    static func provision(_ device: TestDeviceIdentity, on server: TestServer, token: String) async throws {
+        let claim = try await server.form(.POST, "/v1/devices", token: token, [("id", device.hex)])
+        #expect(claim.status == 200)
+        let provision = try await server.form(
+            .POST,
+            "/v1/provisioning/\(device.hex)",
+            token: token,
+            [("publicKey", device.publicKey.pemRepresentation)]
+        )
+        #expect(provision.status == 200, "\(provision.text)")
+        #expect(provision.text == #"{"ok":true,"deviceID":"\#(device.hex)"}"#)
+    }
+
+    @Test func aDeviceComesOnlinePublishesAndGoesOffline() async throws {
+        try await TestServer.with(configure: Self.fast) { server in
+            let token = try await server.user("ada@example.com")
+            let device = try TestDeviceIdentity()
+            try await Self.provision(device, on: server, token: token)
+            let stream = try await EventStreamReader.open(server, "/v1/devices/events", token: token)
+            try await stream.read(until: { $0.hasPrefix(":ok") })
+
+            try await device.simulator(dataDirectory: server.dataDirectory).run(
+                host: "127.0.0.1",
+                port: server.devicePort
+            ) { simulated in
+                let online = try await stream.read(until: { $0.contains("event: spark/status\n") })
+                #expect(online.contains(#"data: {"data":"online","ttl":60,"published_at":""#))
+                #expect(online.contains(#""coreid":"\#(device.hex)"}"#))
+                let detail = try await server.get("/v1/devices/\(device.hex)", token: token)
+                #expect(detail.text.contains(#""online":true,"connected":true"#), "\(detail.text)")
+                #expect(detail.text.contains(#""platform_id":3"#))
+                #expect(detail.text.contains(#""last_ip_address":"127.0.0.1""#))
+
+                let code = try await simulated.publish("temp", data: "21.5")
+                #expect(code == .empty)
+                try await simulated.publish("nested/name", data: "x", confirmable: false)
+                let events = try await stream.read(until: { $0.contains("event: nested/name\n") })
+                #expect(events.contains(#"event: temp\#ndata: {"data":"21.5","ttl":60,"published_at":""#))
+                #expect(events.contains(#""coreid":"\#(device.hex)"}"#))
+                try await simulated.ping()
+            }
+
+            let offline = try await stream.read(until: { $0.contains(#"{"data":"offline""#) })
+            #expect(offline.contains(#"event: spark/status\#ndata: {"data":"offline""#))
+            let detail = try await server.get("/v1/devices/\(device.hex)", token: token)
+            #expect(detail.text.contains(#""online":false,"connected":false"#), "\(detail.text)")
+            await stream.close()
+        }
+    }
+
+    @Test func anUnprovisionedDeviceIsRefused() async throws {
+        try await TestServer.with(configure: Self.fast) { server in
+            let device = try TestDeviceIdentity()
+            await #expect(throws: GatewayError.self) {
+                try await device.simulator(dataDirectory: server.dataDirectory).run(
+                    host: "127.0.0.1",
+                    port: server.devicePort
+                ) { _ in }
+            }
+        }
+    }
+
+    @Test func aDeviceWithAnotherKeyIsRefused() async throws {
+        try await TestServer.with(configure: Self.fast) { server in
+            let token = try await server.user("ada@example.com")
+            let device = try TestDeviceIdentity()
+            try await Self.provision(device, on: server, token: token)
+            let impostor = try TestDeviceIdentity()
+            let simulator = try DeviceSimulator(
+                deviceID: device.id,
+                privateKey: Data(impostor.privateKeyPEM.utf8),
+                serverPublicKeyDER: try ServerKeyFile.load(at: server.dataDirectory + "/server-key.pem").publicKeyDER
+            )
+            await #expect(throws: GatewayError.self) {
+                try await simulator.run(host: "127.0.0.1", port: server.devicePort) { _ in }
+            }
+        }
+    }
+
+    @Test func publishesOverTheRateLimitGetTheSlowdownReply() async throws {
+        try await TestServer.with(configure: {
+            Self.fast(&$0)
+            $0.gateway.publishRate = 0.01
+            $0.gateway.publishBurst = 2
+        }) { server in
+            let token = try await server.user("ada@example.com")
+            let device = try TestDeviceIdentity()
+            try await Self.provision(device, on: server, token: token)
+            try await device.simulator(dataDirectory: server.dataDirectory).run(
+                host: "127.0.0.1",
+                port: server.devicePort
+            ) { simulated in
+                #expect(try await simulated.publish("a", data: "1") == .empty)
+                #expect(try await simulated.publish("a", data: "2") == .empty)
+                #expect(try await simulated.publish("a", data: "3") == .badRequest)
+                // The connection survives the slowdown.
+                try await simulated.ping()
+            }
+        }
+    }
+
+    @Test func aSilentDeviceIsTakenOfflineAfterTheIdleTimeout() async throws {
+        try await TestServer.with(configure: {
+            Self.fast(&$0)
+            $0.gateway.idleTimeout = .milliseconds(300)
+        }) { server in
+            let token = try await server.user("ada@example.com")
+            let device = try TestDeviceIdentity()
+            try await Self.provision(device, on: server, token: token)
+            let stream = try await EventStreamReader.open(server, "/v1/devices/events", token: token)
+            try await stream.read(until: { $0.hasPrefix(":ok") })
+            try await device.simulator(dataDirectory: server.dataDirectory).run(
+                host: "127.0.0.1",
+                port: server.devicePort
+            ) { _ in
+                // The device says nothing more: the server must give up on it by itself.
+                try await stream.read(until: { $0.contains(#"{"data":"offline""#) })
+            }
+            let detail = try await server.get("/v1/devices/\(device.hex)", token: token)
+            #expect(detail.text.contains(#""online":false"#))
+            await stream.close()
+        }
+    }
+
+    @Test func theServerKeyIsCreatedPrivate() async throws {
+        try await TestServer.with { server in
+            let path = server.dataDirectory + "/server-key.pem"
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+            let key = try ServerKeyFile.load(at: path)
+            let blob = try key.deviceBlob(address: ServerAddress("127.0.0.1"))
+            #expect(blob.count == 512)
+            #expect(Array(blob[384..<390]) == [0x00, 4, 127, 0, 0, 1])
+        }
+    }
+
+    @Test func provisioningChecksItsInput() async throws {
+        try await TestServer.with { server in
+            let ada = try await server.user("ada@example.com")
+            let bob = try await server.user("bob@example.com")
+            let device = try TestDeviceIdentity()
+            let bad = try await server.form(.POST, "/v1/provisioning/\(device.hex)", token: ada, [("publicKey", "x")])
+            #expect(bad.status == 400)
+            let anonymous = try await server.form(
+                .POST,
+                "/v1/provisioning/\(device.hex)",
+                token: nil,
+                [("publicKey", device.publicKey.pemRepresentation)]
+            )
+            #expect(anonymous.status == 400 || anonymous.status == 401)
+            try await Self.provision(device, on: server, token: ada)
+            // Another user may not replace the key of Ada's device.
+            let other = try TestDeviceIdentity()
+            let takeover = try await server.form(
+                .POST,
+                "/v1/provisioning/\(device.hex)",
+                token: bob,
+                [("publicKey", other.publicKey.pemRepresentation)]
+            )
+            #expect(takeover.status == 403)
+        }
+    }
+}
