@@ -118,20 +118,26 @@ struct GatewayLiveTests {
     @Test func aSilentDeviceIsTakenOfflineAfterTheIdleTimeout() async throws {
         try await TestServer.with(configure: {
             Self.fast(&$0)
-            $0.gateway.idleTimeout = .milliseconds(300)
+            $0.gateway.idleTimeout = .seconds(1)
         }) { server in
             let token = try await server.user("ada@example.com")
             let device = try TestDeviceIdentity()
             try await Self.provision(device, on: server, token: token)
             let stream = try await EventStreamReader.open(server, "/v1/devices/events", token: token)
             try await stream.read(until: { $0.hasPrefix(":ok") })
-            try await device.simulator(dataDirectory: server.dataDirectory).run(
-                host: "127.0.0.1",
-                port: server.devicePort
-            ) { _ in
-                // The device says nothing more: the server must give up on it by itself.
-                try await stream.read(until: { $0.contains(#"{"data":"offline""#) })
+            do {
+                try await device.simulator(dataDirectory: server.dataDirectory).run(
+                    host: "127.0.0.1",
+                    port: server.devicePort
+                ) { _ in
+                    // The device says nothing more: the server must give up on it by itself.
+                    try await stream.read(until: { $0.contains(#"{"data":"offline""#) })
+                }
+            } catch {
+                // The server may close the silent connection before the body has read the
+                // offline event; the simulator then reports the closed connection.
             }
+            try await stream.read(until: { $0.contains(#"{"data":"online""#) && $0.contains(#"{"data":"offline""#) })
             let detail = try await server.get("/v1/devices/\(device.hex)", token: token)
             #expect(detail.text.contains(#""online":false"#))
             await stream.close()
