@@ -79,6 +79,11 @@ public struct TestServer: Sendable {
         configuration.synchronous = .normal
         configuration.bcryptCost = 4
         configure(&configuration)
+        // A directory made here is removed afterwards; one passed in (restart tests) is kept.
+        let ownedDirectory = dataDirectory == nil ? configuration.dataDirectory : nil
+        let removeIfOwned = {
+            if let ownedDirectory { try? FileManager.default.removeItem(atPath: ownedDirectory) }
+        }
         try Self.installServerKey(in: configuration.dataDirectory)
         let (ports, portContinuation) = AsyncStream.makeStream(of: RunningServer.self)
         let app = try await buildApplication(configuration: configuration, logger: logger) { running in
@@ -103,10 +108,12 @@ public struct TestServer: Sendable {
                 let result = try await body(server)
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
+                removeIfOwned()
                 return result
             } catch {
                 await group.triggerGracefulShutdown()
                 try? await tasks.waitForAll()
+                removeIfOwned()
                 throw error
             }
         }
