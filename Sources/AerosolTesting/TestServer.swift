@@ -52,7 +52,7 @@ public struct TestServer: Sendable {
     static func installServerKey(in directory: String) throws {
         let files = try DataDirectory(path: directory)
         guard let pem = sharedServerKeyPEM, !FileManager.default.fileExists(atPath: files.serverKeyPath) else { return }
-        FileManager.default.createFile(
+        _ = FileManager.default.createFile(
             atPath: files.serverKeyPath,
             contents: Data(pem.utf8),
             attributes: [.posixPermissions: 0o600]
