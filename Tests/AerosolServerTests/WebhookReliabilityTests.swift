@@ -47,6 +47,9 @@ struct WebhookReliabilityTests {
                 WebhookTesting.configure(&configuration)
                 configuration.webhooks.pauseAfterFailures = 3
                 configuration.webhooks.maxAttempts = 100
+                // Long enough that the log is read while the pause lasts, even on a busy machine.
+                configuration.webhooks.pauseBase = .seconds(2)
+                configuration.webhooks.pauseMax = .seconds(4)
             }) { server in
                 let token = try await server.user("ada@example.com")
                 let id = try await server.createWebhook(
