@@ -48,8 +48,10 @@ public struct TestServer: Sendable {
     /// cost far more CPU than the tests themselves.
     private static let sharedServerKeyPEM: String? = try? ServerKey.generate().pemRepresentation
 
-    /// Writes the shared server key into `directory` unless it already holds one.
-    static func installServerKey(in directory: String) throws {
+    /// Writes the shared server key into `directory` unless it already holds one (a server
+    /// started on that directory then need not generate its own RSA key, which takes seconds
+    /// in a debug build).
+    public static func installServerKey(in directory: String) throws {
         let files = try DataDirectory(path: directory)
         guard let pem = sharedServerKeyPEM, !FileManager.default.fileExists(atPath: files.serverKeyPath) else { return }
         _ = FileManager.default.createFile(
