@@ -17,7 +17,7 @@ final class Acknowledged: Sendable {
 }
 
 /// The real `aerosol serve` process, killed with SIGKILL in the middle of a publishing burst.
-@Suite("Crash recovery", .timeLimit(.minutes(2)))
+@Suite("Crash recovery", .timeLimit(.minutes(5)))
 struct CrashRecoveryTests {
     /// Starts `aerosol serve` on `port` with `directory` and waits until it answers.
     static func serve(port: Int, directory: String) async throws -> Process {
