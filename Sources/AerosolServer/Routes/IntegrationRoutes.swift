@@ -31,12 +31,7 @@ struct IntegrationRoutes {
                 return .json(.array(hooks.map { $0.integrationJSON(status: cloud.webhooks.status(of: $0)) }))
             }
             routes.on(.get, base + "/:id") { request, context in
-                var request = request
-                let (caller, _) = try await cloud.authorize(&request)
-                let scope = try await support.scope(context, caller)
-                let id = try WebhookRouteSupport.id(context)
-                let hook = try await WebhookRouteSupport.answering { try cloud.webhooks.webhook(id: id, scope: scope) }
-                return .json(hook.integrationJSON(status: cloud.webhooks.status(of: hook)))
+                try await support.integration(request, context)
             }
             routes.on(.put, base + "/:id") { request, context in
                 var request = request

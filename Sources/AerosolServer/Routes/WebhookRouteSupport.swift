@@ -58,6 +58,17 @@ struct WebhookRouteSupport {
         try ProductRoutes.integer(request.uri.queryParameters.get("limit"), name: "limit", range: 1...1000) ?? 100
     }
 
+    /// One webhook as an integration object (`GET /v1/webhooks/:id` and `/v1/integrations/:id`
+    /// answer the same).
+    func integration(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        var request = request
+        let (caller, _) = try await cloud.authorize(&request)
+        let scope = try await scope(context, caller)
+        let id = try Self.id(context)
+        let hook = try await Self.answering { try cloud.webhooks.webhook(id: id, scope: scope) }
+        return .json(hook.integrationJSON(status: cloud.webhooks.status(of: hook)))
+    }
+
     /// The delivery log of a webhook: its status and its most recent attempts, newest first.
     func deliveries(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         var request = request
