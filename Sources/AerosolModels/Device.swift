@@ -24,6 +24,11 @@ public struct Device: Sendable, Hashable {
     public var lastIPAddress: String?
     /// The Device OS version, once known.
     public var systemFirmwareVersion: String?
+    /// The functions the device declared in its last Describe, in its order.
+    public var functions: [String]
+    /// The variables the device declared in its last Describe: name → API type (`int32`,
+    /// `double`, `string`, `bool`).
+    public var variables: [String: String]
     /// When it became known to this cloud.
     public var createdAt: Date
 
@@ -40,6 +45,8 @@ public struct Device: Sendable, Hashable {
         lastHandshakeAt: Date? = nil,
         lastIPAddress: String? = nil,
         systemFirmwareVersion: String? = nil,
+        functions: [String] = [],
+        variables: [String: String] = [:],
         createdAt: Date
     ) {
         self.id = id
@@ -53,6 +60,8 @@ public struct Device: Sendable, Hashable {
         self.lastHandshakeAt = lastHandshakeAt
         self.lastIPAddress = lastIPAddress
         self.systemFirmwareVersion = systemFirmwareVersion
+        self.functions = functions
+        self.variables = variables
         self.createdAt = createdAt
     }
 
@@ -95,6 +104,11 @@ extension Device {
         return .object(members)
     }
 
+    /// `variables` as the API shows it: an object sorted by name.
+    public var variablesJSON: JSONValue {
+        .object(variables.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })
+    }
+
     private var commonMembers: [(String, JSONValue)] {
         [
             ("id", .string(id)),
@@ -111,8 +125,8 @@ extension Device {
             ("cellular", .bool(false)),
             ("notes", .string(notes)),
             ("status", .string("normal")),
-            ("functions", .array([])),
-            ("variables", .object([])),
+            ("functions", .array(functions.map { .string($0) })),
+            ("variables", variablesJSON),
             ("serial_number", .string("")),
             ("mac_wifi", .string("")),
             ("system_firmware_version", .string(systemFirmwareVersion ?? "")),

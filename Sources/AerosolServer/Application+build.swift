@@ -50,18 +50,7 @@ public func buildApplication(
         settings: configuration.webhooks,
         logger: logger
     )
-    let cloud = Cloud(
-        configuration: configuration,
-        database: database,
-        users: UserStore(database: database, bcryptCost: configuration.bcryptCost),
-        tokens: tokens,
-        products: ProductStore(database: database),
-        devices: DeviceStore(database: database),
-        log: log,
-        bus: bus,
-        auth: Authenticator(tokens: tokens),
-        webhooks: webhooks
-    )
+    let devices = DeviceStore(database: database)
     let serverKey = try ServerKeyFile.loadOrCreate(at: files.serverKeyPath)
     var gatewaySettings = configuration.gateway
     gatewaySettings.host = configuration.deviceHost ?? configuration.host
@@ -70,9 +59,23 @@ public func buildApplication(
         settings: gatewaySettings,
         serverKey: serverKey,
         keys: DeviceKeyStore(database: database),
-        devices: DeviceStore(database: database),
+        devices: devices,
         log: log,
+        bus: bus,
         logger: logger
+    )
+    let cloud = Cloud(
+        configuration: configuration,
+        database: database,
+        users: UserStore(database: database, bcryptCost: configuration.bcryptCost),
+        tokens: tokens,
+        products: ProductStore(database: database),
+        devices: devices,
+        log: log,
+        bus: bus,
+        auth: Authenticator(tokens: tokens),
+        webhooks: webhooks,
+        gateway: gateway
     )
     let retention = RetentionService(
         database: database,
@@ -97,6 +100,7 @@ public func buildApplication(
     TokenRoutes(cloud: cloud).register(routes)
     ProductRoutes(cloud: cloud).register(routes)
     DeviceRoutes(cloud: cloud).register(routes)
+    DeviceRequestRoutes(cloud: cloud).register(routes)
     ProvisioningRoutes(cloud: cloud).register(routes)
     EventRoutes(cloud: cloud).register(routes)
     WebhookRoutes(cloud: cloud).register(routes)

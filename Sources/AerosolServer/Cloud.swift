@@ -1,5 +1,6 @@
 import AerosolModels
 import AerosolStore
+import DeviceGateway
 import Hummingbird
 import Logging
 import Synchronization
@@ -19,6 +20,8 @@ struct Cloud: Sendable {
     let auth: Authenticator
     /// Webhook definitions and their delivery.
     let webhooks: WebhookEngine
+    /// The device gateway: connected devices' variables, functions and signal.
+    let gateway: DeviceGateway
     /// The port the server is bound to (known once it listens; port 0 picks one).
     let boundPort = BoundPort()
 
@@ -58,6 +61,15 @@ extension Response {
             status: status,
             headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(string: value.serialized))
+        )
+    }
+
+    /// A `text/plain` response (`format=raw`).
+    static func text(_ text: String) -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: text))
         )
     }
 

@@ -7,6 +7,12 @@ public struct GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         case invalidServerKeyFile
         case handshakeFailed
         case refused
+        case notConnected
+        case unknownVariable
+        case unknownFunction
+        case busy
+        case invalidResponse
+        case argumentTooLong
     }
 
     private let code: Code
@@ -39,6 +45,30 @@ public struct GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// The server refused a request (for example a publish answered with 4.00).
     public static func refused(_ message: String) -> GatewayError { GatewayError(.refused, message) }
+
+    /// The device is not connected to this gateway.
+    public static func notConnected(_ message: String = "the device is not connected") -> GatewayError {
+        GatewayError(.notConnected, message)
+    }
+
+    /// The device declares no variable of that name.
+    public static func unknownVariable(_ name: String) -> GatewayError {
+        GatewayError(.unknownVariable, "the device has no variable \(name)")
+    }
+
+    /// The device declares no function of that name.
+    public static func unknownFunction(_ name: String) -> GatewayError {
+        GatewayError(.unknownFunction, "the device has no function \(name)")
+    }
+
+    /// The device has as many requests in flight as its connection can track.
+    public static func busy(_ message: String) -> GatewayError { GatewayError(.busy, message) }
+
+    /// The device answered with something that does not decode as the request expects.
+    public static func invalidResponse(_ message: String) -> GatewayError { GatewayError(.invalidResponse, message) }
+
+    /// The device refused a function argument as too long for its firmware.
+    public static func argumentTooLong(_ message: String) -> GatewayError { GatewayError(.argumentTooLong, message) }
 
     /// The message.
     public var description: String { message }

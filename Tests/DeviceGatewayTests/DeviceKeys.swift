@@ -21,12 +21,18 @@ struct TestDeviceIdentity {
     var hex: String { id.hexString }
 
     /// A simulator for this device talking to the server whose key is in `dataDirectory`.
-    func simulator(dataDirectory: String) throws -> DeviceSimulator {
+    func simulator(
+        dataDirectory: String,
+        hello: Hello = DeviceSimulator.defaultHello,
+        application: SimulatedApplication = SimulatedApplication()
+    ) throws -> DeviceSimulator {
         let serverKey = try ServerKeyFile.load(at: dataDirectory + "/server-key.pem")
         return try DeviceSimulator(
             deviceID: id,
             privateKey: Data(privateKeyPEM.utf8),
-            serverPublicKeyDER: serverKey.publicKeyDER
+            serverPublicKeyDER: serverKey.publicKeyDER,
+            hello: hello,
+            application: application
         )
     }
 }

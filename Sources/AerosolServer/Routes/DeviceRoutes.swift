@@ -1,5 +1,6 @@
 import AerosolModels
 import AerosolStore
+import DeviceGateway
 import Foundation
 import Hummingbird
 
@@ -53,9 +54,16 @@ struct DeviceRoutes {
                 return .json(.object([("id", .string(device.id)), ("notes", .string(notes)), ("updated_at", now)]))
             }
             if fields.has("signal") {
-                _ = try fields.bool("signal")
-                // Signalling needs a live connection to the device.
-                throw APIError.notFound("Device is not connected")
+                // The JS client sends "1" and "0" as strings.
+                let on = try fields.bool("signal") ?? false
+                do {
+                    try await cloud.gateway.signal(on, deviceID: device.id)
+                } catch let error as GatewayError {
+                    throw APIError(error)
+                }
+                return .json(
+                    .object([("id", .string(device.id)), ("connected", .bool(true)), ("signaling", .bool(on))])
+                )
             }
             throw APIError.badRequest("Nothing to update: send name, notes or signal")
         }

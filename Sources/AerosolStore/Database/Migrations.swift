@@ -159,6 +159,11 @@ enum Migrations {
             )
             """
         ],
+        // 4: what a device's Describe declares (JSON text), for the device JSON (spec §7.2).
+        [
+            "ALTER TABLE devices ADD COLUMN functions TEXT NULL",
+            "ALTER TABLE devices ADD COLUMN variables TEXT NULL",
+        ],
     ]
 
     static func apply(to store: Database, logger: Logger) async throws {

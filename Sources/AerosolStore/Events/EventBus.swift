@@ -75,6 +75,8 @@ public final class EventBus: Service, Sendable {
 
     private let shards: [Shard]
     private let nextShard = Atomic<Int>(0)
+    private let taps = Mutex<[Int: AsyncStream<[Event]>.Continuation]>([:])
+    private let nextTap = Atomic<Int>(0)
     private let encoder: Encoder
     /// The limits in force.
     public let limits: Limits
@@ -127,9 +129,23 @@ public final class EventBus: Service, Sendable {
         }
     }
 
-    /// Hands committed events to the shards; returns at once.
+    /// Every committed event, in batches as they commit, for a consumer inside the server (the
+    /// device gateway routes them to device subscriptions). A consumer more than `limit`
+    /// batches behind loses the oldest; the stream ends when the consumer stops iterating.
+    public func tap(limit: Int = 4096) -> AsyncStream<[Event]> {
+        let (stream, continuation) = AsyncStream.makeStream(of: [Event].self, bufferingPolicy: .bufferingNewest(limit))
+        let id = nextTap.wrappingAdd(1, ordering: .relaxed).oldValue
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.taps.withLock { $0.removeValue(forKey: id) }
+        }
+        taps.withLock { $0[id] = continuation }
+        return stream
+    }
+
+    /// Hands committed events to the shards and taps; returns at once.
     func publish(_ events: [Event]) {
         guard !events.isEmpty else { return }
+        for tap in taps.withLock({ Array($0.values) }) { tap.yield(events) }
         let batch = events.map { event in
             Encoded(
                 event: event,

@@ -48,4 +48,28 @@ extension DeviceStore {
             ).run()
         }
     }
+
+    /// Records what the device's application Describe declares: its functions (in order) and
+    /// its variables with their API types.
+    public func described(id: String, functions: [String], variables: [String: String]) async throws {
+        let functionsJSON = JSONValue.array(functions.map { .string($0) }).serialized
+        let variablesJSON = Device(id: id, variables: variables, createdAt: Date()).variablesJSON.serialized
+        try await database.write { sql in
+            try await sql.raw(
+                """
+                UPDATE devices SET functions = \(bind: functionsJSON), variables = \(bind: variablesJSON)
+                WHERE id = \(bind: id)
+                """
+            ).run()
+        }
+    }
+
+    /// Records the Device OS version the device reported (Hello or system Describe).
+    public func reportedSystemFirmware(id: String, version: String) async throws {
+        try await database.write { sql in
+            try await sql.raw(
+                "UPDATE devices SET system_firmware_version = \(bind: version) WHERE id = \(bind: id)"
+            ).run()
+        }
+    }
 }

@@ -188,7 +188,21 @@ public struct DeviceStore: Sendable {
             ),
             lastIPAddress: try row.decode(column: "last_ip_address", as: String?.self),
             systemFirmwareVersion: try row.decode(column: "system_firmware_version", as: String?.self),
+            functions: try functions(row.decode(column: "functions", as: String?.self)),
+            variables: try variables(row.decode(column: "variables", as: String?.self)),
             createdAt: Timestamp.date(milliseconds: try row.decode(column: "created_at", as: Int64.self))
         )
+    }
+
+    private static func functions(_ text: String?) throws -> [String] {
+        guard let text else { return [] }
+        return try JSONValue.parse(Array(text.utf8)).arrayValue?.compactMap(\.stringValue) ?? []
+    }
+
+    private static func variables(_ text: String?) throws -> [String: String] {
+        guard let text, case .object(let members) = try JSONValue.parse(Array(text.utf8)) else { return [:] }
+        var variables: [String: String] = [:]
+        for (name, type) in members { variables[name] = type.stringValue }
+        return variables
     }
 }

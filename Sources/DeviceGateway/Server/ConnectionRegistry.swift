@@ -1,13 +1,15 @@
 import NIOCore
 import Synchronization
 
-/// The gateway's live connections: every accepted channel (to close them all on shutdown) and,
-/// per device id, the one connection that is online (a new one replaces the old, spec §9).
+/// The gateway's live connections: every accepted channel (to close them all on shutdown),
+/// per device id the one connection that is online (a new one replaces the old, spec §9), and
+/// the status work still running for closed connections (to wait for it on shutdown).
 final class ConnectionRegistry: Sendable {
     private struct State {
         var nextSerial: UInt64 = 0
         var channels: [UInt64: any Channel] = [:]
-        var online: [String: (serial: UInt64, channel: any Channel)] = [:]
+        var online: [String: DeviceLink] = [:]
+        var finishing: [UInt64: Task<Void, Never>] = [:]
         var closing = false
     }
 
@@ -28,12 +30,11 @@ final class ConnectionRegistry: Sendable {
         _ = state.withLock { $0.channels.removeValue(forKey: serial) }
     }
 
-    /// Makes `serial` the online connection of `deviceID`; returns the connection it replaces.
-    func goOnline(_ deviceID: String, serial: UInt64) -> (any Channel)? {
+    /// Makes `link` the online connection of its device; returns the connection it replaces.
+    func goOnline(_ link: DeviceLink) -> DeviceLink? {
         state.withLock { state in
-            guard let channel = state.channels[serial] else { return nil }
-            let previous = state.online.updateValue((serial, channel), forKey: deviceID)
-            return previous.flatMap { $0.serial == serial ? nil : $0.channel }
+            let previous = state.online.updateValue(link, forKey: link.deviceID)
+            return previous.flatMap { $0.serial == link.serial ? nil : $0 }
         }
     }
 
@@ -47,15 +48,41 @@ final class ConnectionRegistry: Sendable {
         }
     }
 
+    /// The online connection of `deviceID`, if any.
+    func link(_ deviceID: String) -> DeviceLink? {
+        state.withLock { $0.online[deviceID] }
+    }
+
     /// The number of devices online.
     var onlineCount: Int { state.withLock { $0.online.count } }
 
-    /// Refuses new connections and closes every open one.
-    func closeAll() {
+    /// The number of open connections (online or not yet).
+    var connectionCount: Int { state.withLock { $0.channels.count } }
+
+    /// Runs what remains to do after connection `serial` closed (reporting its device offline)
+    /// as a task that ``closeAll()`` waits for.
+    func finish(_ serial: UInt64, _ work: @escaping @Sendable () async -> Void) {
+        state.withLock { state in
+            state.finishing[serial] = Task {
+                await work()
+                _ = self.state.withLock { $0.finishing.removeValue(forKey: serial) }
+            }
+        }
+    }
+
+    /// Refuses new connections, closes every open one and returns once each has closed and
+    /// reported its device offline.
+    func closeAll() async {
         let channels = state.withLock { state in
             state.closing = true
             return Array(state.channels.values)
         }
-        for channel in channels { channel.close(promise: nil) }
+        for channel in channels {
+            channel.close(promise: nil)
+            try? await channel.closeFuture.get()
+        }
+        while let task = state.withLock({ $0.finishing.values.first }) {
+            await task.value
+        }
     }
 }

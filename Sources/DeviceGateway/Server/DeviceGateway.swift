@@ -5,25 +5,25 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// The TCP server devices connect to (spec device-protocol §3–§9): one ``DeviceConnection`` per
-/// device, each in its own child task of ``run()``.
+/// The TCP server devices connect to (spec device-protocol §3–§9): one
+/// ``DeviceChannelHandler`` per device on its channel's event loop, and the router that
+/// delivers committed events to the devices' subscriptions.
 ///
-/// ``bind(settings:serverKey:keys:devices:log:logger:)`` listens at once, so the port is known
-/// before the service runs; ``run()`` accepts connections until graceful shutdown, then closes
+/// ``bind(settings:serverKey:keys:devices:log:bus:logger:)`` listens at once, so the port is
+/// known before the service runs; ``run()`` routes events until graceful shutdown, then closes
 /// every device connection (each reports its device offline) and returns.
 public final class DeviceGateway: Service, Sendable {
-    private let serverChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
-    private let context: GatewayContext
+    private let serverChannel: any Channel
+    let context: GatewayContext
+    private let bus: EventBus
     /// The port the gateway listens on.
     public let port: Int
 
-    private init(
-        serverChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>,
-        context: GatewayContext
-    ) {
+    private init(serverChannel: any Channel, context: GatewayContext, bus: EventBus) {
         self.serverChannel = serverChannel
         self.context = context
-        self.port = serverChannel.channel.localAddress?.port ?? context.settings.port
+        self.bus = bus
+        self.port = serverChannel.localAddress?.port ?? context.settings.port
     }
 
     /// Binds the device port and returns the gateway, ready to ``run()``.
@@ -33,19 +33,9 @@ public final class DeviceGateway: Service, Sendable {
         keys: DeviceKeyStore,
         devices: DeviceStore,
         log: EventLog,
+        bus: EventBus,
         logger: Logger
     ) async throws -> DeviceGateway {
-        let idle = TimeAmount(settings.idleTimeout)
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(ChannelOptions.backlog, value: 256)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: settings.host, port: settings.port) { child in
-                child.eventLoop.makeCompletedFuture {
-                    try child.pipeline.syncOperations.addHandlers([IdleStateHandler(readTimeout: idle), IdleCloser()])
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
-                }
-            }
         let context = GatewayContext(
             settings: settings,
             serverKey: serverKey,
@@ -53,39 +43,52 @@ public final class DeviceGateway: Service, Sendable {
             devices: devices,
             log: log,
             registry: ConnectionRegistry(),
+            router: DeviceEventRouter(),
+            statusLock: KeyedLock(),
             logger: logger
         )
-        return DeviceGateway(serverChannel: channel, context: context)
+        // Half the idle timeout without a frame: the server pings; the other half: closed.
+        let pingAfter = TimeAmount.nanoseconds(TimeAmount(settings.idleTimeout).nanoseconds / 2)
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { child in
+                child.eventLoop.makeCompletedFuture {
+                    guard let serial = context.registry.accept(child) else {
+                        throw GatewayError.connectionClosed("the gateway is shutting down")
+                    }
+                    try child.pipeline.syncOperations.addHandlers([
+                        IdleStateHandler(readTimeout: pingAfter),
+                        DeviceChannelHandler(serial: serial, gateway: context),
+                    ])
+                }
+            }
+            .bind(host: settings.host, port: settings.port)
+            .get()
+        return DeviceGateway(serverChannel: channel, context: context, bus: bus)
     }
 
     /// The number of devices online on this gateway.
     public var onlineCount: Int { context.registry.onlineCount }
 
-    /// Accepts device connections until graceful shutdown.
+    /// Delivers events to device subscriptions until graceful shutdown, then closes every
+    /// device connection and waits until each device is reported offline.
     public func run() async throws {
         let context = self.context
-        let serverChannel = self.serverChannel
         context.logger.info(
             "device gateway listening on tcp://\(context.settings.host):\(port)",
             metadata: ["gateway.port": "\(port)"]
         )
-        try await withGracefulShutdownHandler {
-            try await serverChannel.executeThenClose { inbound in
-                try await withThrowingDiscardingTaskGroup { group in
-                    for try await connection in inbound {
-                        guard let serial = context.registry.accept(connection.channel) else {
-                            connection.channel.close(promise: nil)
-                            continue
-                        }
-                        group.addTask {
-                            await DeviceConnection(channel: connection, serial: serial, context: context).run()
-                        }
-                    }
-                }
+        let events = bus.tap()
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await batch in events { context.router.route(batch) }
             }
-        } onGracefulShutdown: {
-            serverChannel.channel.close(promise: nil)
-            context.registry.closeAll()
+            try? await gracefulShutdown()
+            try? await serverChannel.close()
+            await context.registry.closeAll()
+            group.cancelAll()
         }
         context.logger.debug("device gateway stopped")
     }

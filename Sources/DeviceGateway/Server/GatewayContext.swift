@@ -1,3 +1,4 @@
+import AerosolModels
 import AerosolStore
 import DeviceProtocol
 import Logging
@@ -10,5 +11,22 @@ struct GatewayContext: Sendable {
     let devices: DeviceStore
     let log: EventLog
     let registry: ConnectionRegistry
+    let router: DeviceEventRouter
+    /// Serialises each device's status changes (online, offline) across its connections.
+    let statusLock: KeyedLock
     let logger: Logger
+
+    /// Appends a cloud event about `device` (`spark/status`, `spark/status/safe-mode`), in its
+    /// owner's and product's scope.
+    func announce(_ name: String, data: String, device: Device) async throws {
+        _ = try await log.append(
+            EventDraft(
+                name: name,
+                data: data,
+                coreID: device.id,
+                userID: device.ownerID,
+                productID: device.productID
+            )
+        )
+    }
 }

@@ -3,12 +3,14 @@ import DeviceProtocol
 import Foundation
 
 /// One device's session after the handshake, as a value-type state machine: decrypted messages
-/// in, actions out (send a reply, go online, publish an event, close). No sockets, no clocks of
-/// its own: the connection passes the time in.
+/// in, actions out (send a message, go online, publish an event, record a Describe, add a
+/// subscription, complete a request, close). No sockets, no clocks of its own: the connection
+/// passes the time in and carries out the actions in order.
 ///
-/// Phase 1 serves Hello (§6), pings and the keep-alive (§7.7), device events with a per-device
-/// rate limit (§7.4, §6.2), time requests (§7.6), Describe pushes and subscriptions (ACKed;
-/// their content is served in phase 2) and Goodbye (§7.8).
+/// It serves Hello (§6), pings both ways and the keep-alive (§7.7), device events with a
+/// per-device rate limit (§7.4, §6.2), time requests (§7.6), Describe pushes (§7.1),
+/// subscriptions (§7.5) and Goodbye (§7.8); the requests the cloud sends (Describe, variables,
+/// functions, signal) are matched to their answers by token in `DeviceSession+Requests.swift`.
 public struct DeviceSession: Sendable {
     /// What the connection must do.
     public enum Action: Hashable, Sendable {
@@ -19,24 +21,40 @@ public struct DeviceSession: Sendable {
         /// Append this event; then send `acknowledgement` if there is one (the device waits for
         /// it only after the event is durable).
         case publish(DevicePublish, acknowledgement: CoAPMessage?)
+        /// The device described itself (pushed, or answering a Describe request); `document` is
+        /// the JSON as received.
+        case described(Describe, document: [UInt8])
+        /// The device subscribed to events.
+        case subscribe(DeviceSubscription)
+        /// The device answered the request sent with `token` (see ``start(_:)``).
+        case complete(token: UInt8, DeviceResponse)
         /// Close the connection, logging `reason`.
         case close(reason: String)
     }
 
-    private enum State: Hashable, Sendable {
+    enum State: Hashable, Sendable {
         case awaitingHello
         case established
         case closed
     }
 
-    private var state: State = .awaitingHello
-    private var messageIDs: MessageIDCounter
+    /// The most subscriptions one connection may hold; more are refused with ACK 4.00.
+    public static let maximumSubscriptions = 64
+    /// The largest Describe assembled from blocks.
+    static let maximumDescribeBytes = 64 * 1024
+
+    var state: State = .awaitingHello
+    var messageIDs: MessageIDCounter
     private var limiter: PublishRateLimiter
     private let maxEventDataBytes: Int
+    var pending = PendingRequests()
+    var outstandingPing: UInt16?
     /// The device's Hello, once received.
     public private(set) var hello: Hello?
     /// Publishes refused by the rate limit so far.
     public private(set) var throttledCount = 0
+    /// The subscriptions the device made on this connection.
+    public private(set) var subscriptions: [DeviceSubscription] = []
 
     /// A session with the gateway's limits; `firstMessageID` seeds the server's message IDs.
     public init(settings: GatewaySettings, firstMessageID: UInt16 = .random(in: 0...UInt16.max)) {
@@ -63,11 +81,20 @@ public struct DeviceSession: Sendable {
         } catch {
             return self.close("malformed CoAP message: \(error)")
         }
+        switch message.type {
+        case .acknowledgement, .reset:
+            return self.answer(message)
+        case .confirmable, .nonConfirmable:
+            break
+        }
         if message.code == .empty {
-            // A ping is a CON without a code; empty ACKs and RSTs answer nothing we sent yet.
+            // A ping is a CON without a code.
             return message.type == .confirmable ? [.send(message.emptyAcknowledgement)] : []
         }
-        guard message.code.isRequest else { return [] }
+        if message.code.isResponse {
+            return self.separateResponse(message)
+        }
+        guard message.code.isRequest else { return self.acknowledge(message) }
         let letter = message.uriPath.first?.first.map(String.init) ?? ""
         switch (message.code, letter) {
         case (.post, "h"):
@@ -81,16 +108,22 @@ public struct DeviceSession: Sendable {
             let payload = (0..<4).map { UInt8(truncatingIfNeeded: seconds >> (24 - 8 * $0)) }
             return [.send(message.acknowledgement(code: .content, payload: payload))]
         case (.post, "x"):
-            var actions: [Action] = []
-            if message.type == .confirmable { actions.append(.send(message.emptyAcknowledgement)) }
+            var actions = self.acknowledge(message)
             self.state = .closed
-            return actions + [.close(reason: "goodbye")]
-        case (.post, "d"), (.get, "e"), (.get, "E"):
-            // Describe pushes and subscriptions: acknowledged; served in phase 2.
-            return message.type == .confirmable ? [.send(message.emptyAcknowledgement)] : []
+            actions.append(.close(reason: "goodbye"))
+            return actions
+        case (.post, "d"):
+            return self.describePush(message)
+        case (.get, "e"), (.get, "E"):
+            return self.subscribe(message)
         default:
             return message.type == .confirmable ? [.send(message.acknowledgement(code: .notFound))] : []
         }
+    }
+
+    /// An empty ACK if `message` is confirmable.
+    private func acknowledge(_ message: CoAPMessage) -> [Action] {
+        message.type == .confirmable ? [.send(message.emptyAcknowledgement)] : []
     }
 
     private mutating func hello(_ message: CoAPMessage) -> [Action] {
@@ -100,24 +133,26 @@ public struct DeviceSession: Sendable {
         } catch {
             return self.close("invalid Hello")
         }
-        var actions: [Action] = []
-        if message.type == .confirmable { actions.append(.send(message.emptyAcknowledgement)) }
+        var actions = self.acknowledge(message)
         actions.append(.send(Hello.serverMessage(messageID: self.messageIDs.next())))
         if self.state == .awaitingHello {
             self.state = .established
             self.hello = hello
             actions.append(.goOnline(hello))
+            // Firmware before 2.0 does not describe itself: ask, for both parts at once (it
+            // answers with one combined document).
+            if !hello.flags.contains(.deviceInitiatedDescribe),
+                case let (_, request)? = self.send(.describe(flags: 0x03), isInternal: true)
+            {
+                actions.append(.send(request))
+            }
         }
         return actions
     }
 
     private mutating func event(_ message: CoAPMessage, at now: ContinuousClock.Instant) -> [Action] {
         let confirmable = message.type == .confirmable
-        // Join every Uri-Path option, then split off the letter (`E/temp`, `E` + `temp`, …).
-        let path = message.path
-        let name =
-            path.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).dropFirst().first
-            .map(String.init) ?? ""
+        let name = Self.nameAfterLetter(message)
         guard (1...64).contains(name.utf8.count), message.payload.count <= self.maxEventDataBytes else {
             return confirmable ? [.send(message.acknowledgement(code: .badRequest))] : []
         }
@@ -131,7 +166,50 @@ public struct DeviceSession: Sendable {
         return [.publish(publish, acknowledgement: confirmable ? message.emptyAcknowledgement : nil)]
     }
 
-    private mutating func close(_ reason: String) -> [Action] {
+    private mutating func describePush(_ message: CoAPMessage) -> [Action] {
+        guard let describe = try? Describe(json: message.payload) else {
+            return message.type == .confirmable ? [.send(message.acknowledgement(code: .badRequest))] : []
+        }
+        return self.acknowledge(message) + [.described(describe, document: message.payload)]
+    }
+
+    private mutating func subscribe(_ message: CoAPMessage) -> [Action] {
+        let subscription = DeviceSubscription(
+            prefix: Self.nameAfterLetter(message),
+            ownDevicesOnly: message.uriQuery.contains([UInt8(ascii: "u")])
+        )
+        guard subscription.prefix.utf8.count <= 64 else {
+            return message.type == .confirmable ? [.send(message.acknowledgement(code: .badRequest))] : []
+        }
+        if self.subscriptions.contains(subscription) { return self.acknowledge(message) }
+        guard self.subscriptions.count < Self.maximumSubscriptions else {
+            return message.type == .confirmable ? [.send(message.acknowledgement(code: .badRequest))] : []
+        }
+        self.subscriptions.append(subscription)
+        return self.acknowledge(message) + [.subscribe(subscription)]
+    }
+
+    /// Every Uri-Path option joined with `/`, without the first segment's letter (`E/temp`,
+    /// `E` + `temp`, `E` + `a` + `b` all name `temp` or `a/b`).
+    private static func nameAfterLetter(_ message: CoAPMessage) -> String {
+        message.path.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).dropFirst().first
+            .map(String.init) ?? ""
+    }
+
+    /// A NON POST `/e/<name>` delivering an event to the device (§7.5), or `nil` before Hello.
+    public mutating func delivery(of name: String, data: String?) -> CoAPMessage? {
+        guard self.state == .established else { return nil }
+        var message = CoAPMessage(
+            type: .nonConfirmable,
+            code: .post,
+            messageID: self.messageIDs.next(),
+            payload: Array((data ?? "").utf8)
+        )
+        message.appendPath("e", name)
+        return message
+    }
+
+    mutating func close(_ reason: String) -> [Action] {
         self.state = .closed
         return [.close(reason: reason)]
     }

@@ -11,6 +11,8 @@ public struct DeviceSimulator: Sendable {
     public let handshake: DeviceHandshake
     /// The Hello it sends (default: the observed Device OS 5.0.0 virtual device of spec §6).
     public var hello: Hello
+    /// Its variables and functions.
+    public var application: SimulatedApplication
 
     /// The Hello of the Device OS 5.0.0 virtual device (platform 3), as observed in spec §6.
     public static let defaultHello = Hello(
@@ -30,7 +32,8 @@ public struct DeviceSimulator: Sendable {
         deviceID: DeviceID,
         privateKey: some DataProtocol,
         serverPublicKeyDER: [UInt8],
-        hello: Hello = DeviceSimulator.defaultHello
+        hello: Hello = DeviceSimulator.defaultHello,
+        application: SimulatedApplication = SimulatedApplication()
     ) throws {
         self.handshake = try DeviceHandshake(
             deviceID: deviceID,
@@ -38,6 +41,7 @@ public struct DeviceSimulator: Sendable {
             serverPublicKeyDER: serverPublicKeyDER
         )
         self.hello = hello
+        self.application = application
     }
 
     /// Connects, runs the handshake and the Hello exchange (within `timeout`), runs `body` with
@@ -59,7 +63,12 @@ public struct DeviceSimulator: Sendable {
                 }
             }
         let (stream, continuation) = AsyncStream.makeStream(of: SimulatedDevice.Outgoing.self)
-        let device = SimulatedDevice(deviceID: handshake.deviceID, outgoing: continuation)
+        let device = SimulatedDevice(
+            deviceID: handshake.deviceID,
+            hello: hello,
+            application: application,
+            outgoing: continuation
+        )
         let handshake = self.handshake
         let hello = self.hello
         let underlying = channel.channel
@@ -83,6 +92,11 @@ public struct DeviceSimulator: Sendable {
                 do {
                     try await device.waitUntilReady()
                     timer.cancel()
+                    if hello.flags.contains(.deviceInitiatedDescribe) {
+                        // As Device OS 2.0 and later: the system part, then the application.
+                        try await device.describe(system: true)
+                        try await device.describe()
+                    }
                     let result = try await body(device)
                     // Let the writer drain what the body queued, then hang up.
                     device.finishWriting()
@@ -122,7 +136,8 @@ public struct DeviceSimulator: Sendable {
         }
     }
 
-    /// The reader task: the handshake, the Hello exchange, then pings and ACKs until the end.
+    /// The reader task: the handshake, the Hello exchange, then pings, ACKs and the server's
+    /// requests until the end.
     private static func read(
         _ inbound: NIOAsyncChannelInboundStream<ByteBuffer>,
         device: SimulatedDevice,
@@ -156,16 +171,13 @@ public struct DeviceSimulator: Sendable {
                 guard let message = try? CoAPMessage(decoding: bytes) else { continue }
                 switch (message.type, message.code) {
                 case (.confirmable, .empty):
-                    device.send(message.emptyAcknowledgement)
+                    if device.isResponsive { device.send(message.emptyAcknowledgement) }
                 case (.acknowledgement, _), (.reset, _):
                     device.received(acknowledgement: message)
                 case (_, .post) where message.path == "h":
                     device.becameReady()
                 default:
-                    // Phase 1: server requests (Describe, variables, functions) are not simulated.
-                    if message.type == .confirmable {
-                        device.send(message.acknowledgement(code: .notFound))
-                    }
+                    device.handle(message)
                 }
             }
             guard let chunk = try await iterator.next() else { return }

@@ -5,8 +5,10 @@ import Synchronization
 /// A connected simulated device, handed to the body of ``DeviceSimulator/run(host:port:timeout:_:)``.
 ///
 /// Every write goes through one writer task in order (the IV chaining of §4 needs frames in
-/// the order they were sealed); a reader task answers the server's pings and completes
-/// ``publish(_:data:confirmable:)`` calls with the server's ACK.
+/// the order they were sealed); a reader task answers the server's pings and requests (Describe,
+/// variables, functions, signal: `SimulatedDevice+Requests.swift`), completes
+/// ``publish(_:data:confirmable:)`` calls with the server's ACK and hands events delivered to
+/// the device's subscriptions to ``events``.
 public final class SimulatedDevice: Sendable {
     enum Outgoing: Sendable {
         case raw([UInt8])
@@ -24,12 +26,73 @@ public final class SimulatedDevice: Sendable {
 
     /// The device's id.
     public let deviceID: DeviceID
+    /// The Hello it sent.
+    public let hello: Hello
+    /// Events the cloud delivered to the device's subscriptions, in order (the newest 1,000 are
+    /// kept for a reader that falls behind).
+    public let events: AsyncStream<ReceivedEvent>
+    let received: AsyncStream<ReceivedEvent>.Continuation
+    let application: Mutex<SimulatedApplication>
+    let signaling = Mutex(false)
     private let outgoing: AsyncStream<Outgoing>.Continuation
     private let state = Mutex(State())
 
-    init(deviceID: DeviceID, outgoing: AsyncStream<Outgoing>.Continuation) {
+    init(
+        deviceID: DeviceID,
+        hello: Hello,
+        application: SimulatedApplication,
+        outgoing: AsyncStream<Outgoing>.Continuation
+    ) {
         self.deviceID = deviceID
+        self.hello = hello
+        self.application = Mutex(application)
         self.outgoing = outgoing
+        (self.events, self.received) = AsyncStream.makeStream(
+            of: ReceivedEvent.self,
+            bufferingPolicy: .bufferingNewest(1000)
+        )
+    }
+
+    /// Whether the firmware answers requests and pings (see ``setResponsive(_:)``).
+    public var isResponsive: Bool { application.withLock { $0.isResponsive } }
+
+    /// Whether the cloud has asked the device to signal (and not to stop since).
+    public var isSignaling: Bool { signaling.withLock { $0 } }
+
+    /// Makes the firmware stop (or resume) answering the cloud's requests and pings.
+    public func setResponsive(_ responsive: Bool) {
+        application.withLock { $0.isResponsive = responsive }
+    }
+
+    /// Sets a variable's value (its type may change too; describe again to announce that).
+    public func setVariable(_ name: String, to value: VariableValue) {
+        application.withLock { $0.variables[name] = value }
+    }
+
+    /// Subscribes to events whose name starts with `prefix` (CON GET `/e/<prefix>`, with the
+    /// `u` query for `ownDevicesOnly`) and returns the server's answer (`0.00` accepted).
+    @discardableResult
+    public func subscribe(_ prefix: String, ownDevicesOnly: Bool = false) async throws -> CoAPCode {
+        var message = CoAPMessage(type: .confirmable, code: .get, messageID: 0)
+        message.appendPath("e", prefix)
+        if ownDevicesOnly { message.appendQuery([UInt8(ascii: "u")]) }
+        return try await request(message).code
+    }
+
+    /// Pushes a Describe (CON POST `/d`, no token) as Device OS 2.0 and later do after Hello:
+    /// the system part (flag `0x01`) or the application part (`0x02`).
+    @discardableResult
+    public func describe(system: Bool = false) async throws -> CoAPCode {
+        let payload = application.withLock { $0.describeDocument(flags: system ? 0x01 : 0x02, hello: hello) }
+        var message = CoAPMessage(type: .confirmable, code: .post, messageID: 0, payload: payload)
+        message.appendPath("d")
+        message.appendQuery([system ? 0x01 : 0x02])
+        return try await request(message).code
+    }
+
+    /// The next message ID the device originates.
+    func nextMessageID() -> UInt16 {
+        state.withLock { $0.messageIDs.next() }
     }
 
     /// Publishes an event (POST `/E/<name>`). A confirmable publish waits for the server's ACK
@@ -142,5 +205,6 @@ public final class SimulatedDevice: Sendable {
         for waiter in waiters { waiter.resume(throwing: error) }
         ready?.resume(throwing: error)
         outgoing.finish()
+        received.finish()
     }
 }

@@ -1,0 +1,170 @@
+import AerosolModels
+import CoAP
+import DeviceProtocol
+import Foundation
+import NIOCore
+
+/// Online and offline (§9), device events (§7.4) and Describe (§7.1): the session actions that
+/// write to the database, each a busy step.
+extension DeviceChannelHandler {
+    func goOnline(_ hello: Hello) {
+        guard let context, let deviceID else { return }
+        helloDeadline?.cancel()
+        maximumMessageSize = Int(hello.maximumMessageSize ?? 1024)
+        let link = DeviceLink(
+            deviceID: deviceID,
+            serial: serial,
+            channel: context.channel,
+            handler: NIOLoopBound(self, eventLoop: context.eventLoop)
+        )
+        self.link = link
+        // Online from here on: if the connection closes before the write below is done, the
+        // offline report waits for it (see goOffline).
+        online = Online(deviceID: deviceID, lastHeard: Date())
+        let gateway = self.gateway
+        let address = context.channel.remoteAddress?.ipAddress
+        let version = hello.systemVersion.flatMap { SystemVersion.releaseName(moduleVersion: Int($0)) }
+        let future = context.eventLoop.makeFutureWithTask {
+            try await gateway.statusLock.withLock(deviceID) {
+                let previous = gateway.registry.goOnline(link)
+                let device = try await gateway.devices.connected(
+                    id: deviceID,
+                    at: Date(),
+                    ipAddress: address,
+                    platformID: hello.platformID.map(Int.init),
+                    systemFirmwareVersion: version
+                )
+                if let previous {
+                    // The device reconnected before its old connection was noticed dead (§9):
+                    // close the old one and report it offline before the new one is online.
+                    previous.close()
+                    try await gateway.announce("spark/status", data: "offline", device: device)
+                }
+                try await gateway.announce("spark/status", data: "online", device: device)
+                return device
+            }
+        }
+        onlineRecorded = future
+        step(future) { result in
+            switch result {
+            case .success(let device):
+                self.online?.ownerID = device.ownerID
+                self.online?.productID = device.productID
+                self.updateSubscriptions()
+                self.logger.info(
+                    "device online",
+                    metadata: ["device.platform": "\(hello.platformID.map(String.init) ?? "-")"]
+                )
+            case .failure(let error):
+                self.logger.error("could not record the device online", metadata: ["reason": "\(error)"])
+                self.close(nil)
+            }
+        }
+    }
+
+    /// Reports the device offline after its connection closed, unless a newer connection of the
+    /// same device has taken over (it owns the status then).
+    func goOffline(_ online: Online) {
+        let gateway = self.gateway
+        let serial = self.serial
+        let logger = self.logger
+        let recorded = onlineRecorded
+        gateway.registry.finish(serial) {
+            _ = try? await recorded?.get()
+            await gateway.statusLock.withLock(online.deviceID) {
+                guard gateway.registry.goOffline(online.deviceID, serial: serial) else { return }
+                do {
+                    try await gateway.devices.disconnected(id: online.deviceID, lastHeard: online.lastHeard)
+                    if let device = try await gateway.devices.find(id: online.deviceID) {
+                        try await gateway.announce("spark/status", data: "offline", device: device)
+                    }
+                    logger.info("device offline")
+                } catch {
+                    logger.error("could not record the device offline", metadata: ["reason": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// Appends the event (with the device's current owner and product), then acknowledges it.
+    func publish(_ event: DevicePublish, acknowledgement: CoAPMessage?) {
+        guard let context, let deviceID else { return }
+        let gateway = self.gateway
+        let future = context.eventLoop.makeFutureWithTask {
+            // The owner is read each time: a device claimed while connected publishes to its
+            // new owner at once.
+            let device = try await gateway.devices.find(id: deviceID)
+            _ = try await gateway.log.append(
+                EventDraft(
+                    name: event.name,
+                    data: event.data,
+                    ttl: event.ttl,
+                    coreID: deviceID,
+                    userID: device?.ownerID,
+                    productID: device?.productID
+                )
+            )
+        }
+        step(future) { result in
+            switch result {
+            case .success:
+                if let acknowledgement { self.write(acknowledgement) }
+            case .failure(let error):
+                self.logger.warning(
+                    "device event not logged",
+                    metadata: ["event.name": "\(event.name)", "reason": "\(error)"]
+                )
+                if let acknowledgement {
+                    self.write(
+                        CoAPMessage(
+                            type: .acknowledgement,
+                            code: .serviceUnavailable,
+                            messageID: acknowledgement.messageID
+                        )
+                    )
+                }
+            }
+        }
+    }
+
+    /// Records a Describe: functions and variables, the Device OS version, and safe mode (a
+    /// module that failed validation) as a `spark/status/safe-mode` event carrying the document.
+    func described(_ describe: Describe, document: [UInt8]) {
+        guard let context, let deviceID else { return }
+        if describe.hasApplicationPart { application = describe }
+        let gateway = self.gateway
+        let version = describe.systemVersion.flatMap(SystemVersion.releaseName(moduleVersion:))
+        let future = context.eventLoop.makeFutureWithTask {
+            if describe.hasApplicationPart {
+                try await gateway.devices.described(
+                    id: deviceID,
+                    functions: describe.functions ?? [],
+                    variables: (describe.variables ?? [:]).compactMapValues { VariableType(rawValue: $0)?.apiName }
+                )
+            }
+            if let version {
+                try await gateway.devices.reportedSystemFirmware(id: deviceID, version: version)
+            }
+            if describe.hasInvalidModules, let device = try await gateway.devices.find(id: deviceID) {
+                let data = String(decoding: document, as: UTF8.self)
+                try await gateway.announce("spark/status/safe-mode", data: data, device: device)
+            }
+        }
+        step(future) { result in
+            if case .failure(let error) = result {
+                self.logger.error("could not record the device's Describe", metadata: ["reason": "\(error)"])
+            }
+        }
+    }
+
+    /// Hands the session's subscriptions to the gateway's router.
+    func updateSubscriptions() {
+        guard let link, let online, let session, !session.subscriptions.isEmpty else { return }
+        gateway.router.update(
+            link,
+            ownerID: online.ownerID,
+            productID: online.productID,
+            prefixes: session.subscriptions.map(\.prefix)
+        )
+    }
+}

@@ -1,0 +1,16 @@
+/// A device's `Particle.subscribe` (spec §7.5): events whose name starts with `prefix`, from the
+/// device owner's scope (and its product's). Subscriptions live as long as the connection.
+public struct DeviceSubscription: Hashable, Sendable {
+    /// The event-name prefix; empty matches every event.
+    public var prefix: String
+    /// The `u` query: only events of the owner's own devices (Device OS asks this for its
+    /// `particle` and `spark` subscriptions). Every event here is private to its owner, so the
+    /// scope is the same either way; the flag is kept for the logs.
+    public var ownDevicesOnly: Bool
+
+    /// Creates a subscription.
+    public init(prefix: String, ownDevicesOnly: Bool) {
+        self.prefix = prefix
+        self.ownDevicesOnly = ownDevicesOnly
+    }
+}
