@@ -205,6 +205,7 @@ let package = Package(
                 "AerosolModels",
                 "ServerSentEvents",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

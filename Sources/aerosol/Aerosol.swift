@@ -17,7 +17,8 @@ struct Aerosol: AsyncParsableCommand {
                 name: "Client",
                 subcommands: [
                     LoginCommand.self, LogoutCommand.self, TokenCommand.self, ListCommand.self, ProductCommand.self,
-                    DeviceCommand.self, PublishCommand.self, SubscribeCommand.self, WebhookCommand.self,
+                    DeviceCommand.self, GetCommand.self, CallCommand.self, PublishCommand.self, SubscribeCommand.self,
+                    WebhookCommand.self,
                 ]
             ),
         ]

@@ -1,0 +1,77 @@
+import AerosolTesting
+import Foundation
+import Testing
+import _CryptoExtras
+
+@Suite("The simulator, get and call on the command line, end to end", .timeLimit(.minutes(2)))
+struct DeviceCommandLineTests {
+    @Test func aSimulatedDeviceIsReadAndCalledFromTheCommandLine() async throws {
+        try await TestServer.with { server in
+            try await server.createUser("ada@example.com")
+            let token = try await server.login("ada@example.com")
+            let cli = CommandLineTests.cli(server)
+            let login = try await cli.run(
+                ["login", "--username", "ada@example.com", "--password-stdin"],
+                input: "correct-horse\n"
+            )
+            #expect(login.status == 0, "\(login.stderr)")
+
+            // A device key as `openssl genrsa 1024` makes it, the server's key blob, provisioning.
+            let directory = NSTemporaryDirectory() + "aerosol-device-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let keyPath = directory + "/device_key.pem"
+            let key = try _RSA.Signing.PrivateKey(unsafeKeySize: .init(bitCount: 1024))
+            try key.pemRepresentation.write(toFile: keyPath, atomically: true, encoding: .utf8)
+            let id = "0123456789abcdef0123abcd"
+            let blob = try await cli.run([
+                "keys", "server", "--address", "127.0.0.1", "--output", directory + "/server_key.der",
+                "--data-dir", server.dataDirectory,
+            ])
+            #expect(blob.status == 0, "\(blob.stderr)")
+            let provision = try await cli.run([
+                "device", "provision", id, "--key", keyPath, "--data-dir", server.dataDirectory,
+            ])
+            #expect(provision.status == 0, "\(provision.stderr)")
+            #expect(try await cli.run(["device", "claim", id]).status == 0)
+
+            // A bad declaration is refused before anything connects.
+            let bad = try await cli.run([
+                "device", "simulate", "--id", id, "--key", keyPath, "--server-key", directory + "/server_key.der",
+                "--variable", "temp=float:1",
+            ])
+            #expect(bad.status != 0)
+            #expect(bad.stderr.contains("--variable temp=float:1"), "\(bad.stderr)")
+
+            let simulator = Process()
+            simulator.executableURL = CommandLine.executable
+            simulator.arguments = [
+                "device", "simulate", "--id", id, "--key", keyPath, "--server-key", directory + "/server_key.der",
+                "--port", String(server.devicePort), "--variable", "temp=double:21.5", "--variable",
+                "name=string:kitchen", "--function", "led=7", "--function", "echo",
+            ]
+            simulator.standardOutput = FileHandle.nullDevice
+            simulator.standardError = FileHandle.nullDevice
+            try simulator.run()
+            defer {
+                simulator.terminate()
+                simulator.waitUntilExit()
+            }
+            var described = false
+            for _ in 0..<200 where !described {
+                described = try await server.get("/v1/devices/\(id)", token: token).text.contains(#""echo","led""#)
+                if !described { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(described)
+
+            let temp = try await cli.run(["get", id, "temp"])
+            #expect(temp.status == 0, "\(temp.stderr)")
+            #expect(temp.stdout == "21.5\n")
+            #expect(try await cli.run(["get", id, "name"]).stdout == "kitchen\n")
+            #expect(try await cli.run(["call", id, "led", "on"]).stdout == "7\n")
+            #expect(try await cli.run(["call", id, "echo", "four"]).stdout == "4\n")
+            let unknown = try await cli.run(["get", id, "nope"])
+            #expect(unknown.status == 1)
+            #expect(unknown.stderr.contains("Variable not found"), "\(unknown.stderr)")
+        }
+    }
+}
