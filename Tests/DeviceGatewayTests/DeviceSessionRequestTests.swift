@@ -264,4 +264,31 @@ struct DeviceSessionRequestTests {
         }
         #expect(!session.isEstablished)
     }
+
+    @Test func messageIDGapsAreReportedNotFatal() throws {
+        // The observed Hello has message ID 0xF605: the handshake's counter stands just before it.
+        var session = DeviceSession(
+            settings: GatewaySettings(),
+            firstMessageID: 0x1000,
+            deviceMessageIDs: MessageIDCounter(current: 0xF604)
+        )
+        let hello = session.receive(DeviceSessionTests.hello, at: .now)
+        #expect(!hello.contains { if case .messageIDGap = $0 { true } else { false } })
+        var ping = CoAPMessage(type: .confirmable, code: .empty, messageID: 0xF606)
+        #expect(session.receive(try ping.encoded(), at: .now) == [.send(ping.emptyAcknowledgement)])
+        ping.messageID = 0xF610
+        #expect(
+            session.receive(try ping.encoded(), at: .now) == [
+                .messageIDGap(expected: 0xF607, received: 0xF610), .send(ping.emptyAcknowledgement),
+            ]
+        )
+        #expect(session.isEstablished)
+        // ACKs answer our IDs and do not count.
+        #expect(
+            session.receive(try CoAPMessage(type: .acknowledgement, code: .empty, messageID: 1).encoded(), at: .now)
+                .isEmpty
+        )
+        ping.messageID = 0xF611
+        #expect(session.receive(try ping.encoded(), at: .now) == [.send(ping.emptyAcknowledgement)])
+    }
 }

@@ -44,7 +44,7 @@ extension DeviceChannelHandler {
             needsFlush = true
             handshake = nil
             secure = result.makeChannel(maximumFrameLength: gateway.settings.maxFrameBytes)
-            session = DeviceSession(settings: gateway.settings)
+            session = DeviceSession(settings: gateway.settings, deviceMessageIDs: result.deviceMessageIDs)
             let early = result.leftover + handshakeBytes
             handshakeBytes = []
             if !early.isEmpty { receive(early) }

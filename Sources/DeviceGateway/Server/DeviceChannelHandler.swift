@@ -122,8 +122,9 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        // Back-pressure: no new bytes from the socket while earlier ones wait for work.
-        if busy || !inbox.isEmpty {
+        // Back-pressure: no new bytes from the socket while earlier ones wait for work, or while
+        // our answers pile up unread by the device.
+        if busy || !inbox.isEmpty || !context.channel.isWritable {
             readHeld = true
         } else {
             context.read()
@@ -197,10 +198,16 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
             needsFlush = false
             context.flush()
         }
-        if readHeld, !busy, inbox.isEmpty {
+        if readHeld, !busy, inbox.isEmpty, context.channel.isWritable {
             readHeld = false
             context.read()
         }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // The device read what we wrote: reading from it may resume.
+        if context.channel.isWritable { drain() }
+        context.fireChannelWritabilityChanged()
     }
 
     private func perform(_ action: DeviceSession.Action) {
@@ -217,6 +224,11 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
             updateSubscriptions()
         case .complete(let token, let response):
             complete(token, response)
+        case .messageIDGap(let expected, let received):
+            logger.info(
+                "device skipped message IDs",
+                metadata: ["coap.expected_id": "\(expected)", "coap.received_id": "\(received)"]
+            )
         case .close(let reason):
             close(reason)
         }

@@ -28,6 +28,8 @@ public struct DeviceSession: Sendable {
         case subscribe(DeviceSubscription)
         /// The device answered the request sent with `token` (see ``start(_:)``).
         case complete(token: UInt8, DeviceResponse)
+        /// The device skipped message IDs (§4): worth a log line, never a close.
+        case messageIDGap(expected: UInt16, received: UInt16)
         /// Close the connection, logging `reason`.
         case close(reason: String)
     }
@@ -49,6 +51,8 @@ public struct DeviceSession: Sendable {
     private let maxEventDataBytes: Int
     var pending = PendingRequests()
     var outstandingPing: UInt16?
+    /// The message ID the device's next CON or NON should carry.
+    private var expectedDeviceMessageID: UInt16?
     /// The device's Hello, once received.
     public private(set) var hello: Hello?
     /// Publishes refused by the rate limit so far.
@@ -56,9 +60,15 @@ public struct DeviceSession: Sendable {
     /// The subscriptions the device made on this connection.
     public private(set) var subscriptions: [DeviceSubscription] = []
 
-    /// A session with the gateway's limits; `firstMessageID` seeds the server's message IDs.
-    public init(settings: GatewaySettings, firstMessageID: UInt16 = .random(in: 0...UInt16.max)) {
+    /// A session with the gateway's limits; `firstMessageID` seeds the server's message IDs and
+    /// `deviceMessageIDs` (from the handshake, §4) those the device is expected to use.
+    public init(
+        settings: GatewaySettings,
+        firstMessageID: UInt16 = .random(in: 0...UInt16.max),
+        deviceMessageIDs: MessageIDCounter? = nil
+    ) {
         self.messageIDs = MessageIDCounter(current: firstMessageID)
+        self.expectedDeviceMessageID = deviceMessageIDs.map { $0.current &+ 1 }
         self.limiter = PublishRateLimiter(rate: settings.publishRate, burst: settings.publishBurst)
         self.maxEventDataBytes = settings.maxEventDataBytes
     }
@@ -87,6 +97,18 @@ public struct DeviceSession: Sendable {
         case .confirmable, .nonConfirmable:
             break
         }
+        var gap: [Action] = []
+        if let expected = self.expectedDeviceMessageID {
+            // Tracked when the handshake told the first ID (a session made without it does not).
+            if message.messageID != expected {
+                gap = [.messageIDGap(expected: expected, received: message.messageID)]
+            }
+            self.expectedDeviceMessageID = message.messageID &+ 1
+        }
+        return gap + self.handle(message, at: now, date: date)
+    }
+
+    private mutating func handle(_ message: CoAPMessage, at now: ContinuousClock.Instant, date: Date) -> [Action] {
         if message.code == .empty {
             // A ping is a CON without a code.
             return message.type == .confirmable ? [.send(message.emptyAcknowledgement)] : []
