@@ -102,8 +102,10 @@ let package = Package(
                 "DeviceProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            resources: [.copy("Console/Resources")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -26,6 +26,8 @@ public func buildApplication(
         )
     }
     let files = try DataDirectory(path: configuration.dataDirectory)
+    // Before anything that must be shut down: a missing or broken template fails here, cleanly.
+    let views = try await ConsoleViews.load()
     let database = try await Database.open(
         path: files.databasePath,
         synchronous: configuration.synchronous,
@@ -73,7 +75,7 @@ public func buildApplication(
         devices: devices,
         log: log,
         bus: bus,
-        auth: Authenticator(tokens: tokens),
+        auth: Authenticator(tokens: tokens, secret: secret),
         webhooks: webhooks,
         gateway: gateway
     )
@@ -105,6 +107,7 @@ public func buildApplication(
     EventRoutes(cloud: cloud).register(routes)
     WebhookRoutes(cloud: cloud).register(routes)
     IntegrationRoutes(cloud: cloud).register(routes)
+    Console(cloud: cloud, views: views).register(routes)
 
     let host = configuration.host
     return Application(

@@ -36,6 +36,12 @@ struct Cloud: Sendable {
         try await RequestFields.read(from: &request, limit: configuration.maxRequestBodyBytes)
     }
 
+    /// After a revocation: evicts the tokens from the cache and closes the streams they opened.
+    func forget(tokenHashes hashes: [String]) {
+        auth.evict(tokenHashes: hashes)
+        for hash in hashes { bus.endSubscriptions(tokenHash: hash, reason: .revoked) }
+    }
+
     /// Reads the body and authenticates the request by its one token (header, query or form
     /// body); the body is read on every method so that a body token on GET gets its 400.
     func authorize(_ request: inout Request) async throws -> (caller: Caller, fields: RequestFields) {
@@ -61,6 +67,15 @@ extension Response {
             status: status,
             headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(string: value.serialized))
+        )
+    }
+
+    /// An HTML page.
+    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: text))
         )
     }
 

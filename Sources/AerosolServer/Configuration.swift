@@ -48,6 +48,12 @@ public struct Configuration: Sendable {
     /// and ``devicePort``.
     public var gateway = GatewaySettings()
 
+    /// How long a web console sign-in lasts (default 12 hours).
+    public var consoleSessionLifetime: Duration = .seconds(12 * 3600)
+    /// Whether the console's cookies are marked `Secure` (default `false`; they are also marked
+    /// when a proxy says the request came over HTTPS with `X-Forwarded-Proto: https`).
+    public var secureCookies = false
+
     /// The default configuration.
     public init() {}
 

@@ -7,6 +7,10 @@ import Synchronization
 /// Finds the access token of a request (spec §2.1: exactly one of header, query or form body)
 /// and resolves it to a ``Caller``, with a short-lived cache so hot paths (publishing,
 /// streaming) do not hit the database for every request.
+///
+/// A request with none of those may carry the web console's session cookie instead (an access
+/// token of client `console`, HttpOnly); then every method but GET and HEAD must also send the
+/// session's CSRF token in `X-CSRF-Token`, so another site cannot act with the cookie.
 final class Authenticator: Sendable {
     private struct Cached {
         var grant: TokenStore.Grant
@@ -14,19 +18,25 @@ final class Authenticator: Sendable {
     }
 
     private let tokens: TokenStore
+    private let secret: ServerSecret
     private let cache = Mutex<[String: Cached]>([:])
     /// How long a looked-up token is trusted without asking the database again. Revocations
     /// on this server evict at once; this bounds how late another process's revocation is seen.
     let cacheLifetime: Duration
     private let maxCached = 10_000
 
-    init(tokens: TokenStore, cacheLifetime: Duration = .seconds(5)) {
+    /// The console's session cookie.
+    static let sessionCookie = "aerosol_session"
+
+    init(tokens: TokenStore, secret: ServerSecret, cacheLifetime: Duration = .seconds(5)) {
         self.tokens = tokens
+        self.secret = secret
         self.cacheLifetime = cacheLifetime
     }
 
-    /// The token of a request, by the spec's rules; throws the spec's 400 errors.
-    static func locateToken(in request: Request, fields: RequestFields) throws -> String {
+    /// The token of a request, by the spec's rules, or `nil` if it has none; throws the spec's
+    /// 400 errors.
+    static func locateToken(in request: Request, fields: RequestFields) throws -> String? {
         var found: [String] = []
         if let header = request.headers[.authorization] {
             // node-oauth2-server's `Bearer\s(\S+)`, case-sensitive, anywhere in the header.
@@ -42,7 +52,8 @@ final class Authenticator: Sendable {
             found.append(fields.string("access_token") ?? "")
         }
         guard found.count <= 1 else { throw APIError.severalTokens }
-        guard let token = found.first, !token.isEmpty else { throw APIError.tokenNotFound }
+        guard let token = found.first else { return nil }
+        guard !token.isEmpty else { throw APIError.tokenNotFound }
         return token
     }
 
@@ -58,8 +69,30 @@ final class Authenticator: Sendable {
     /// The caller behind the request's token; 400 when there is no usable token, 401 when it is
     /// unknown or expired.
     func authenticate(_ request: Request, fields: RequestFields = .empty) async throws -> Caller {
-        let token = try Self.locateToken(in: request, fields: fields)
-        return try await caller(token: token)
+        if let token = try Self.locateToken(in: request, fields: fields) {
+            return try await caller(token: token)
+        }
+        guard let session = request.cookies[Self.sessionCookie]?.value, !session.isEmpty else {
+            throw APIError.tokenNotFound
+        }
+        let caller = try await caller(token: session)
+        if request.method != .get, request.method != .head {
+            let sent = request.headers[.csrfToken] ?? ""
+            guard Self.constantTimeEqual(sent, csrfToken(for: caller)) else { throw APIError.csrfRefused }
+        }
+        return caller
+    }
+
+    /// The CSRF token of a console session: an HMAC of its token's hash under the server secret,
+    /// so nothing more is stored and it ends with the session.
+    func csrfToken(for caller: Caller) -> String {
+        secret.authenticationCode(for: caller.tokenHash, purpose: "console csrf")
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (Array(a.utf8), Array(b.utf8))
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     /// The caller behind `token`.

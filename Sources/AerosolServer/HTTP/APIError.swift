@@ -102,6 +102,13 @@ extension APIError {
         )
     }
 
+    /// A console request that changes something without the session's CSRF token.
+    static let csrfRefused = resource(
+        .forbidden,
+        "Missing or wrong CSRF token",
+        info: "Reload the console page; requests signed in by cookie must send X-CSRF-Token"
+    )
+
     static func badRequest(_ message: String) -> APIError { resource(.badRequest, message) }
     static func notFound(_ message: String) -> APIError { resource(.notFound, message) }
 }

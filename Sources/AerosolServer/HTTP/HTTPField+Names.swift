@@ -7,4 +7,8 @@ extension HTTPField.Name {
     static let lastEventID = HTTPField.Name("Last-Event-ID")!
     /// `X-Accel-Buffering: no` keeps reverse proxies from buffering streams.
     static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!
+    /// `X-CSRF-Token`: the console session's CSRF token on requests that change something.
+    static let csrfToken = HTTPField.Name("X-CSRF-Token")!
+    /// `X-Forwarded-Proto`: how the client reached a reverse proxy in front of the server.
+    static let xForwardedProto = HTTPField.Name("X-Forwarded-Proto")!
 }

@@ -49,10 +49,8 @@ struct TokenRoutes {
         }
     }
 
-    /// Evicts revoked tokens from the cache and closes the streams they opened.
     private func forget(_ hashes: [String]) {
-        cloud.auth.evict(tokenHashes: hashes)
-        for hash in hashes { cloud.bus.endSubscriptions(tokenHash: hash, reason: .revoked) }
+        cloud.forget(tokenHashes: hashes)
     }
 
     private func token(_ request: Request) async throws -> Response {

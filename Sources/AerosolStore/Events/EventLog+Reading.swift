@@ -9,14 +9,7 @@ extension EventLog {
     public func read(_ filter: EventFilter, after afterID: Int64, limit: Int = 500) async throws -> (
         events: [Event], lastScannedID: Int64
     ) {
-        let scope: SQLQueryString
-        switch filter.scope {
-        case .user(let user): scope = "user_id = \(bind: user)"
-        case .device(let device): scope = "core_id = \(bind: device)"
-        case .product(let product): scope = "product_id = \(bind: product)"
-        case .productDevice(let product, let device):
-            scope = "product_id = \(bind: product) AND core_id = \(bind: device)"
-        }
+        let scope = Self.condition(filter.scope)
         let rows = try await databaseForReads.raw(
             "SELECT * FROM events WHERE \(scope) AND id > \(bind: afterID) ORDER BY id LIMIT \(bind: limit)"
         ).all()
@@ -30,12 +23,32 @@ extension EventLog {
         return (events, last)
     }
 
+    /// The id to replay after (`Last-Event-ID`) to receive the newest `count` events of
+    /// `filter`'s scope (prefix not applied): 0 when the scope has fewer.
+    public func replayStart(forNewest count: Int, of filter: EventFilter) async throws -> Int64 {
+        let scope = Self.condition(filter.scope)
+        let row = try await databaseForReads.raw(
+            "SELECT id FROM events WHERE \(scope) ORDER BY id DESC LIMIT 1 OFFSET \(bind: max(0, count - 1))"
+        ).first()
+        return try row.map { try $0.decode(column: "id", as: Int64.self) - 1 } ?? 0
+    }
+
     /// The id of the oldest event still kept, or `nil` when the log is empty.
     public func oldestID() async throws -> Int64? {
         try await databaseForReads.raw("SELECT MIN(id) AS id FROM events").first()?.decode(
             column: "id",
             as: Int64?.self
         )
+    }
+
+    /// The SQL condition selecting a scope's events (each has an index).
+    private static func condition(_ scope: EventFilter.Scope) -> SQLQueryString {
+        switch scope {
+        case .user(let user): "user_id = \(bind: user)"
+        case .device(let device): "core_id = \(bind: device)"
+        case .product(let product): "product_id = \(bind: product)"
+        case .productDevice(let product, let device): "product_id = \(bind: product) AND core_id = \(bind: device)"
+        }
     }
 
     static func event(_ row: any SQLRow) throws -> Event {

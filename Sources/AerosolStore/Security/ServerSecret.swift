@@ -46,4 +46,16 @@ public struct ServerSecret: Sendable {
         let plaintext = try AES.GCM.open(box, using: key)
         return String(decoding: plaintext, as: UTF8.self)
     }
+
+    /// An HMAC-SHA256 of `message` (hex) under a key derived from the secret for `purpose`
+    /// (HKDF), so that each use of the secret has a key of its own.
+    public func authenticationCode(for message: String, purpose: String) -> String {
+        let derived = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: key,
+            info: Data("aerosol \(purpose)".utf8),
+            outputByteCount: 32
+        )
+        let code = HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: derived)
+        return code.map { String(format: "%02x", $0) }.joined()
+    }
 }

@@ -1,0 +1,44 @@
+import { api, clearErrors, segment, showError } from "./api.js";
+import { watchStream } from "./stream.js";
+
+const create = document.getElementById("create-product");
+if (create) {
+  create.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(create);
+    const body = { name: create.name.value.trim() };
+    if (create.slug.value.trim()) body.slug = create.slug.value.trim();
+    try {
+      const answer = await api("POST", "/v1/products", body);
+      location.assign(`/console/products/${segment(answer.product.slug)}`);
+    } catch (error) {
+      showError(create, error);
+    }
+  });
+}
+
+const add = document.getElementById("add-devices");
+if (add) {
+  add.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(add);
+    const ids = add.ids.value.split(/[\s,]+/).filter(Boolean);
+    try {
+      const answer = await api("POST", `/v1/products/${segment(add.dataset.product)}/devices`, { ids });
+      const parts = [`added ${answer.updatedDeviceIds.length}`];
+      if (answer.existingDeviceIds.length) parts.push(`already in: ${answer.existingDeviceIds.join(", ")}`);
+      if (answer.nonmemberDeviceIds.length) parts.push(`in another product: ${answer.nonmemberDeviceIds.join(", ")}`);
+      if (answer.invalidDeviceIds.length) parts.push(`not device IDs: ${answer.invalidDeviceIds.join(", ")}`);
+      add.querySelector(".form-error").textContent = parts.join("; ");
+      if (answer.updatedDeviceIds.length) setTimeout(() => location.reload(), 800);
+    } catch (error) {
+      showError(add, error);
+    }
+  });
+}
+
+const section = document.querySelector("section.stream");
+if (section) {
+  const product = section.dataset.scope.slice("product:".length);
+  watchStream(section, `/v1/products/${segment(product)}/events`, section.dataset.since);
+}
