@@ -93,6 +93,9 @@ struct Serve: AsyncParsableCommand {
     )
     var webhookQueueLimit: Int?
 
+    @OptionGroup(title: "Web console")
+    var console: ConsoleOptions
+
     func run() async throws {
         let configuration = try makeConfiguration()
         LoggingSystem.bootstrap { label in
@@ -174,6 +177,7 @@ struct Serve: AsyncParsableCommand {
         configuration.publicURL = try EnvironmentOption.resolve(publicURL, "AEROSOL_PUBLIC_URL", default: "")
         if configuration.publicURL?.isEmpty == true { configuration.publicURL = nil }
         try resolveWebhookOptions(&configuration)
+        try console.apply(to: &configuration)
         return configuration
     }
 
