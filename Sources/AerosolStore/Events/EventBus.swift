@@ -77,6 +77,7 @@ public final class EventBus: Service, Sendable {
     private let nextShard = Atomic<Int>(0)
     private let taps = Mutex<[Int: AsyncStream<[Event]>.Continuation]>([:])
     private let nextTap = Atomic<Int>(0)
+    private let droppedTapBatches = Atomic<Int>(0)
     private let encoder: Encoder
     /// The limits in force.
     public let limits: Limits
@@ -145,7 +146,17 @@ public final class EventBus: Service, Sendable {
     /// Hands committed events to the shards and taps; returns at once.
     func publish(_ events: [Event]) {
         guard !events.isEmpty else { return }
-        for tap in taps.withLock({ Array($0.values) }) { tap.yield(events) }
+        for tap in taps.withLock({ Array($0.values) }) {
+            if case .dropped = tap.yield(events) {
+                let dropped = droppedTapBatches.wrappingAdd(1, ordering: .relaxed).newValue
+                if dropped == 1 || dropped % 1000 == 0 {
+                    logger.warning(
+                        "an in-server consumer (device subscriptions) fell behind; its oldest events were dropped",
+                        metadata: ["bus.dropped_batches": "\(dropped)"]
+                    )
+                }
+            }
+        }
         let batch = events.map { event in
             Encoded(
                 event: event,
