@@ -16,6 +16,7 @@ come from openssl, or from the cryptography package where openssl is missing.
 
 import argparse
 import base64
+import ctypes
 import json
 import os
 import queue
@@ -59,6 +60,14 @@ receiver = None
 # MARK: Processes and HTTP
 
 
+def end_with_parent():
+    """In the child: SIGTERM when the test runner dies (crashed or killed by a timeout)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG, Linux
+    except (AttributeError, OSError):
+        pass
+
+
 class Process:
     """A child process whose output goes to a file that can be waited on."""
 
@@ -66,7 +75,9 @@ class Process:
         self.name = name
         self.log_path = os.path.join(directory, f"{name}.log")
         self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            args, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=end_with_parent
+        )
 
     def output(self):
         with open(self.log_path, "rb") as file:
