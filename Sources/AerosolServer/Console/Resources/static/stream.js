@@ -1,10 +1,20 @@
 // A live event stream view: reads the SSE stream with fetch (EventSource cannot take events of
 // any name), newest on top, pause and resume without loss (resume replays from the last event
 // id), a visible reconnecting state, a watchdog for silent stalls, and an events-per-second chart.
-import { formatTime } from "./api.js";
+import { api, formatTime } from "./api.js";
 
 const maxRows = 500;
 const stallAfter = 20000; // The server sends a keepalive at least every 9 s.
+
+// The id of the newest event in the log, or null if it cannot be read.
+async function newestId() {
+  try {
+    const health = await api("GET", "/healthz");
+    return Number.isInteger(health?.last_event_id) ? String(health.last_event_id) : null;
+  } catch {
+    return null;
+  }
+}
 
 export function watchStream(section, path, since) {
   const status = section.querySelector(".status");
@@ -196,15 +206,21 @@ export function watchStream(section, path, since) {
   connect();
 
   return {
-    // Watches another stream from now on.
-    restart(newPath) {
+    // Watches another stream from now on: from the log's newest event, so that a pause before
+    // the first event arrives still replays what is published meanwhile.
+    async restart(newPath) {
       path = newPath;
       lastId = null;
       rows.replaceChildren();
       generation += 1;
       controller?.abort();
+      clearTimeout(retryTimer);
       attempt = 0;
-      if (!paused) connect();
+      if (!paused) setStatus("Connecting…", "connecting");
+      const mine = generation;
+      const newest = await newestId();
+      if (lastId === null) lastId = newest;
+      if (mine === generation && !paused) connect();
     },
   };
 }
