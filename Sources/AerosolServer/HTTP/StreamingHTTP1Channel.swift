@@ -20,17 +20,18 @@ import NIOHTTPTypesHTTP1
 /// A stream opened on a connection that already served a request is served in that
 /// connection's task, as before.
 ///
-/// How the first request is decided: a ``FirstRequestGate`` holds it. A bodiless `GET` whose
-/// path looks like a stream route is answered by the router right here, with a
-/// ``StreamHandoff`` in the task. If the route accepts a stream, the connection is handed over;
-/// otherwise (an error, another route) its response is written by Hummingbird's loop as the
-/// answer to the first request, and the loop goes on with the connection.
-struct StreamingHTTP1Channel<Router: HTTPResponder>: ServerChildChannel
+/// How the first request is decided: a ``FirstRequestGate`` holds it. Any request but a
+/// bodiless `GET` whose path looks like a stream route goes to Hummingbird's loop at once. A
+/// candidate is answered by the router right here, with a ``StreamHandoff`` in the task. If the
+/// route accepts a stream, the connection is handed over; otherwise (an error, another route)
+/// its response is written by Hummingbird's loop as the answer to the first request, and the
+/// loop goes on with the connection.
+struct StreamingHTTP1Channel<Router: HTTPResponder>: ServerChildChannel, HTTPChannelHandler
 where Router.Context == BasicRequestContext {
-    /// A connection waiting for its first request.
+    /// A connection waiting for how its first request is served.
     struct Value: ServerChildChannelValue {
         let channel: any Channel
-        let opening: EventLoopFuture<FirstRequestGate.Opening?>
+        let opening: FirstRequestGate.Outcome
     }
 
     /// Hummingbird's responder for a request (routing, date header, error fallback).
@@ -58,28 +59,66 @@ where Router.Context == BasicRequestContext {
             )
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             let opening = channel.eventLoop.makePromise(of: FirstRequestGate.Opening?.self)
-            try pipeline.addHandler(FirstRequestGate(opening: opening))
-            return Value(channel: channel, opening: opening.futureResult)
+            try pipeline.addHandler(
+                FirstRequestGate(opening: opening, idleTimeout: configuration.idleTimeout, logger: logger)
+            )
+            return Value(channel: channel, opening: .init(opening.futureResult))
         }
     }
 
     func handle(value: Value, logger: Logger) async {
-        guard let opening = try? await value.opening.get() else {
+        switch await value.opening.take() {
+        case .hummingbird(let asyncChannel):
+            await handleHTTP(asyncChannel: asyncChannel, logger: logger)
+        case .stream(let head):
+            await serveStream(head, channel: value.channel, logger: logger)
+        case nil:
             // Closed before a request arrived.
             try? await value.channel.close()
+        }
+    }
+
+    /// Serves a first request that may open a stream: as a pushed stream if the router accepts
+    /// one, otherwise in Hummingbird's loop, which writes the router's answer first.
+    @inline(never)
+    private func serveStream(_ head: HTTPRequest, channel: any Channel, logger: Logger) async {
+        var responder = self.responder
+        switch await answer(head, channel: channel, logger: logger) {
+        case .handedOver: return
+        case .answered(let response): responder = Self.answering(response, otherwise: responder)
+        case .declined: break
+        }
+        let asyncChannel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+        do {
+            asyncChannel = try await channel.eventLoop.submit {
+                let pipeline = channel.pipeline.syncOperations
+                return try pipeline.handler(type: FirstRequestGate.self)
+                    .handOverToHummingbird(context: pipeline.context(handlerType: FirstRequestGate.self))
+            }.get()
+        } catch {
+            channel.close(promise: nil)
             return
         }
-        var first: Response?
-        if case .request(let head, hasBody: false) = opening, head.method == .get,
-            EventRoutes.mayBeStream(head.path ?? "")
-        {
-            switch await answer(head, channel: value.channel, logger: logger) {
-            case .handedOver: return
-            case .answered(let response): first = response
-            case .declined: break
+        await HTTP1Channel(responder: responder, configuration: configuration)
+            .handle(value: asyncChannel, logger: logger)
+    }
+
+    /// A responder that writes `response` (with its `Date` header) for the first request and
+    /// asks `responder` for the others.
+    private static func answering(
+        _ response: Response,
+        otherwise responder: @escaping HTTPChannelHandler.Responder
+    ) -> HTTPChannelHandler.Responder {
+        let first = FirstResponse(response)
+        return { request, writer, channel in
+            if let response = first.take() {
+                var head = response.head
+                head.headerFields[.date] = HTTPDate.now()
+                try await writer.write(response: head, body: response.body)
+            } else {
+                try await responder(request, writer, channel)
             }
         }
-        await serveWithHummingbird(value.channel, firstResponse: first, logger: logger)
     }
 
     private enum Answer {
@@ -163,44 +202,5 @@ where Router.Context == BasicRequestContext {
             }
         }
         sink.goLive(after: skipThrough)
-    }
-
-    /// Hands the connection to Hummingbird's loop: the connection state handler and the async
-    /// channel join the pipeline, and the gate hands on what it held.
-    private func serveWithHummingbird(_ channel: any Channel, firstResponse: Response?, logger: Logger) async {
-        let asyncChannel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
-        do {
-            asyncChannel = try await channel.eventLoop.submit {
-                let pipeline = channel.pipeline.syncOperations
-                try pipeline.addHandler(
-                    HTTPConnectionStateHandler(idleTimeout: configuration.idleTimeout.map { .init($0) }, logger: logger)
-                )
-                let asyncChannel = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
-                    wrappingChannelSynchronously: channel,
-                    configuration: .init(isOutboundHalfClosureEnabled: true)
-                )
-                let gate = try pipeline.context(handlerType: FirstRequestGate.self)
-                try pipeline.handler(type: FirstRequestGate.self).release(context: gate)
-                return asyncChannel
-            }.get()
-        } catch {
-            channel.close(promise: nil)
-            return
-        }
-        let responder = self.responder
-        let first = firstResponse.map { FirstResponse($0) }
-        let http1 = HTTP1Channel(
-            responder: { request, writer, channel in
-                if let response = first?.take() {
-                    var head = response.head
-                    head.headerFields[.date] = HTTPDate.now()
-                    try await writer.write(response: head, body: response.body)
-                } else {
-                    try await responder(request, writer, channel)
-                }
-            },
-            configuration: configuration
-        )
-        await http1.handle(value: asyncChannel, logger: logger)
     }
 }
