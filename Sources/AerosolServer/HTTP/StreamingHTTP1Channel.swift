@@ -164,6 +164,8 @@ where Router.Context == BasicRequestContext {
         let sink: EventStreamSink
         do {
             sink = try await channel.eventLoop.submit {
+                // A handler added to a closed channel would never hear that it closed.
+                guard channel.isActive else { throw ChannelError.ioOnClosedChannel }
                 let pipeline = channel.pipeline.syncOperations
                 let gate = try pipeline.context(handlerType: FirstRequestGate.self)
                 let quiesced = try pipeline.handler(type: FirstRequestGate.self).quiesced
