@@ -3,6 +3,7 @@ import AerosolStore
 import DeviceGateway
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import Webhooks
@@ -110,8 +111,19 @@ public func buildApplication(
     Console(cloud: cloud, views: views).register(routes)
 
     let host = configuration.host
+    let responder = router.buildResponder()
     return Application(
-        router: router,
+        responder: responder,
+        // Event streams opened by a connection's first request are written from the bus on the
+        // connection's event loop, without a task per stream (docs/benchmarks.md §4).
+        server: HTTPServerBuilder { applicationResponder in
+            StreamingHTTP1Channel(
+                responder: applicationResponder,
+                router: responder,
+                bus: bus,
+                configuration: HTTP1Channel.Configuration()
+            )
+        },
         configuration: .init(address: .hostname(host, port: configuration.port), serverName: nil),
         // Services stop in reverse order (after the HTTP server): the webhook workers and
         // dispatcher first, then the device gateway (whose devices go offline through the log),

@@ -75,6 +75,22 @@ struct EventRoutes {
             .response(caller: caller, logger: context.logger)
     }
 
+    /// Whether `path` has the shape of a stream route (the router decides): `/v1/events…`,
+    /// `/v1/devices/events…`, `/v1/devices/<device>/events…`, `/v1/products/<product>/events…`
+    /// or `/v1/products/<product>/devices/<device>/events…`.
+    static func mayBeStream(_ path: String) -> Bool {
+        let route = path.prefix { $0 != "?" }
+        let parts = route.split(separator: "/", maxSplits: 7, omittingEmptySubsequences: false)
+        func part(_ index: Int) -> Substring? { index < parts.count ? parts[index] : nil }
+        guard part(0) == "", part(1) == "v1" else { return false }
+        switch part(2) {
+        case "events": return true
+        case "devices": return part(3) == "events" || part(4) == "events"
+        case "products": return part(4) == "events" || (part(4) == "devices" && part(6) == "events")
+        default: return false
+        }
+    }
+
     /// The prefix from the path's tail: raw `/` from curl or `%2F` from particle-api-js.
     static func prefix(_ components: [Substring]) -> String {
         let raw = components.joined(separator: "/")

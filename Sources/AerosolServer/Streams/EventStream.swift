@@ -10,8 +10,14 @@ import ServiceLifecycle
 /// Replay and live delivery never overlap or leave a gap: the bus subscription is registered
 /// before the log is read, and live frames at or below the last replayed id are skipped.
 ///
-/// An idle stream is a suspended task, and its async frames are most of what it costs, so the
-/// type keeps them small: it holds only what streaming needs (not the whole ``Cloud``), and the
+/// A stream opened by the first request of a connection is handed to the connection (see
+/// ``StreamHandoff``): no task waits for it, the bus pushes its frames to an
+/// ``EventStreamHandler`` on the connection's event loop, which is what keeps idle streams small
+/// (docs/benchmarks.md §4). The rest of this comment is about streams served in the
+/// connection's task: those opened on a connection that served another request before.
+///
+/// An idle task-served stream is a suspended task, and its async frames are most of what it
+/// costs, so the type keeps them small: it holds only what streaming needs (not the whole ``Cloud``), and the
 /// replay, whose frame is large, runs in a function of its own that is gone once it returns.
 ///
 /// A client that goes away is noticed when a write fails, at the latest at the second keepalive
@@ -24,6 +30,14 @@ struct EventStream: Sendable {
     let bus: EventBus
     let log: EventLog
 
+    /// The response headers of every stream.
+    static let headers: HTTPFields = [
+        .contentType: "text/event-stream",
+        .cacheControl: "no-cache",
+        .connection: "keep-alive",
+        .accelBuffering: "no",
+    ]
+
     init(filter: EventFilter, lastEventID: Int64?, cloud: Cloud) {
         self.filter = filter
         self.lastEventID = lastEventID
@@ -31,9 +45,20 @@ struct EventStream: Sendable {
         self.log = cloud.log
     }
 
-    /// The `text/event-stream` response.
+    /// The `text/event-stream` response. With a ``StreamHandoff`` in the task, the stream is
+    /// recorded there and the response has no body: the connection writes the stream.
     func response(caller: Caller, logger: Logger) -> Response {
         let subscription = bus.subscribe(filter, tokenHash: caller.tokenHash, expiresAt: caller.expiresAt)
+        if let handoff = StreamHandoff.current {
+            handoff.accept(.init(stream: self, subscription: subscription, logger: logger))
+            // A body of unknown length, as below, so that the head has no Content-Length; the
+            // channel writes the head and the stream, never this body.
+            return Response(
+                status: .ok,
+                headers: Self.headers,
+                body: ResponseBody { writer in try await writer.finish(nil) }
+            )
+        }
         let body = ResponseBody { [self] writer in
             defer { bus.unsubscribe(subscription) }
             try await withGracefulShutdownHandler {
@@ -43,16 +68,7 @@ struct EventStream: Sendable {
             }
             try await writer.finish(nil)
         }
-        return Response(
-            status: .ok,
-            headers: [
-                .contentType: "text/event-stream",
-                .cacheControl: "no-cache",
-                .connection: "keep-alive",
-                .accelBuffering: "no",
-            ],
-            body: body
-        )
+        return Response(status: .ok, headers: Self.headers, body: body)
     }
 
     private func stream(_ subscription: Subscription, to writer: inout any ResponseBodyWriter, logger: Logger)
@@ -89,10 +105,10 @@ struct EventStream: Sendable {
     /// Sends every logged event after `lastEventID` that the stream would have delivered, page by
     /// page; returns the last id scanned (live frames up to it were covered).
     @inline(never)
-    private func replay(
+    func replay(
         after lastEventID: Int64,
         until subscription: Subscription,
-        to writer: inout any ResponseBodyWriter
+        to writer: inout some ResponseBodyWriter
     ) async throws -> Int64 {
         let productFormat = filter.usesProductFormat
         var cursor = lastEventID

@@ -48,6 +48,9 @@ public final class EventBus: Service, Sendable {
         }
 
         func deliver(_ batch: [Encoded]) {
+            // Sinks are asked to drain once the whole batch is queued: one hop per event loop,
+            // and one write per stream for all the frames it got.
+            var sinks: [any SubscriptionSink] = []
             for encoded in batch {
                 let targets = subscriptions.withLock { index -> [Subscription] in
                     var targets: [Subscription] = []
@@ -63,9 +66,12 @@ public final class EventBus: Service, Sendable {
                 for subscription in targets {
                     let frame =
                         subscription.filter.usesProductFormat ? (encoded.product ?? encoded.sandbox) : encoded.sandbox
-                    subscription.deliver(id: encoded.event.id, frame: frame)
+                    if let sink = subscription.deliver(id: encoded.event.id, frame: frame) {
+                        sinks.append(sink)
+                    }
                 }
             }
+            Subscription.requestDrains(sinks)
         }
 
         var all: [Subscription] {
@@ -206,15 +212,17 @@ public final class EventBus: Service, Sendable {
             try? await Task.sleep(for: .seconds(1))
             let now = DispatchTime.now().uptimeNanoseconds
             let date = Date()
+            var sinks: [any SubscriptionSink] = []
             for shard in shards {
                 for subscription in shard.all {
                     if let expiresAt = subscription.expiresAt, expiresAt <= date {
                         subscription.end(.expired)
-                    } else {
-                        subscription.keepaliveIfIdle(now: now, idleNanoseconds: idle)
+                    } else if let sink = subscription.keepaliveIfIdle(now: now, idleNanoseconds: idle) {
+                        sinks.append(sink)
                     }
                 }
             }
+            Subscription.requestDrains(sinks)
         }
     }
 }

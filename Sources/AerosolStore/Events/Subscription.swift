@@ -6,6 +6,9 @@ import Synchronization
 /// One stream's place on the ``EventBus``: a bounded queue of encoded frames that the bus fills
 /// and the stream's writer drains.
 ///
+/// The writer either waits for frames with ``next()`` (a task per stream), or is a
+/// ``SubscriptionSink`` attached with ``attach(_:)``, which the bus asks to drain on its event loop.
+///
 /// Policy when full: the subscription ends with ``EndReason/overflow`` and its queue is dropped;
 /// the client reconnects with `Last-Event-ID` and the log replays what it missed. A slow reader
 /// therefore never delays the publisher or other subscribers, and never grows memory past its
@@ -42,6 +45,23 @@ public final class Subscription: Sendable {
         var end: EndReason?
         var keepaliveDue = false
         var lastOutput: UInt64
+        var sink: (any SubscriptionSink)?
+        /// A drain was asked of the sink and has not yet taken the queue.
+        var drainRequested = false
+
+        /// The sink, if one is attached and no drain is outstanding; marks a drain as asked.
+        mutating func sinkToDrain() -> (any SubscriptionSink)? {
+            guard let sink, !drainRequested else { return nil }
+            drainRequested = true
+            return sink
+        }
+    }
+
+    /// Whom to wake after the state changed: a waiting reader, or a sink to drain.
+    private enum Wake {
+        case none
+        case reader(CheckedContinuation<Batch, Never>, Batch)
+        case sink(any SubscriptionSink)
     }
 
     /// Which events this subscription receives.
@@ -106,16 +126,18 @@ public final class Subscription: Sendable {
         return nil
     }
 
-    /// Queues one frame (called by the bus).
-    func deliver(id: Int64, frame: ByteBuffer) {
-        let waiter = state.withLock { state -> CheckedContinuation<Batch, Never>? in
-            guard state.end == nil else { return nil }
+    /// Queues one frame (called by the bus); returns the sink to drain, if the subscription has one
+    /// and no drain is outstanding. The caller hands it to ``requestDrains(_:)``.
+    @discardableResult
+    func deliver(id: Int64, frame: ByteBuffer) -> (any SubscriptionSink)? {
+        let wake = state.withLock { state -> Wake in
+            guard state.end == nil else { return .none }
             if let waiter = state.waiter {
                 state.waiter = nil
                 state.lastOutput = DispatchTime.now().uptimeNanoseconds
                 state.keepaliveDue = false
                 // The frame goes straight to the waiting reader.
-                return waiter
+                return .reader(waiter, .events([(id, frame)]))
             }
             state.items.append((id, frame))
             state.bytes += frame.readableBytes
@@ -124,37 +146,105 @@ public final class Subscription: Sendable {
                 state.bytes = 0
                 state.end = .overflow
             }
-            return nil
+            return state.sinkToDrain().map { .sink($0) } ?? .none
         }
-        waiter?.resume(returning: .events([(id, frame)]))
+        switch wake {
+        case .none: return nil
+        case .reader(let waiter, let batch):
+            waiter.resume(returning: batch)
+            return nil
+        case .sink(let sink): return sink
+        }
     }
 
-    /// Ends the subscription (idempotent); a waiting reader wakes with ``Batch/end(_:)``.
+    /// Ends the subscription (idempotent); a waiting reader wakes with ``Batch/end(_:)``, an
+    /// attached sink is asked to drain.
     public func end(_ reason: EndReason) {
-        let waiter = state.withLock { state -> CheckedContinuation<Batch, Never>? in
-            guard state.end == nil else { return nil }
+        let wake = state.withLock { state -> Wake in
+            guard state.end == nil else { return .none }
             state.end = reason
             state.items = []
             state.bytes = 0
-            defer { state.waiter = nil }
-            return state.waiter
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return .reader(waiter, .end(reason))
+            }
+            return state.sinkToDrain().map { .sink($0) } ?? .none
         }
-        waiter?.resume(returning: .end(reason))
+        switch wake {
+        case .none: break
+        case .reader(let waiter, let batch): waiter.resume(returning: batch)
+        case .sink(let sink): Self.requestDrains([sink])
+        }
     }
 
-    /// Asks for a keepalive if nothing went out for `idleNanoseconds` (called by the bus's ticker).
-    func keepaliveIfIdle(now: UInt64, idleNanoseconds: UInt64) {
-        let waiter = state.withLock { state -> CheckedContinuation<Batch, Never>? in
-            guard state.end == nil, state.items.isEmpty, now &- state.lastOutput >= idleNanoseconds else { return nil }
+    /// Asks for a keepalive if nothing went out for `idleNanoseconds` (called by the bus's ticker);
+    /// returns the sink to drain, as ``deliver(id:frame:)`` does.
+    func keepaliveIfIdle(now: UInt64, idleNanoseconds: UInt64) -> (any SubscriptionSink)? {
+        let wake = state.withLock { state -> Wake in
+            guard state.end == nil, state.items.isEmpty, now &- state.lastOutput >= idleNanoseconds else {
+                return .none
+            }
             state.lastOutput = now
             if let waiter = state.waiter {
                 state.waiter = nil
-                return waiter
+                return .reader(waiter, .keepalive)
             }
             state.keepaliveDue = true
-            return nil
+            return state.sinkToDrain().map { .sink($0) } ?? .none
         }
-        waiter?.resume(returning: .keepalive)
+        switch wake {
+        case .none: return nil
+        case .reader(let waiter, let batch):
+            waiter.resume(returning: batch)
+            return nil
+        case .sink(let sink): return sink
+        }
+    }
+
+    /// Hands the subscription to a sink that is pushed to, instead of a reader of ``next()``.
+    /// What is queued stays queued; the sink is asked to drain at once.
+    public func attach(_ sink: any SubscriptionSink) {
+        let attached = state.withLock { state -> (any SubscriptionSink)? in
+            precondition(state.waiter == nil, "a subscription has either a reader or a sink")
+            state.sink = sink
+            return state.sinkToDrain()
+        }
+        if let attached { Self.requestDrains([attached]) }
+    }
+
+    /// Lets go of the attached sink (once its connection is gone), so that neither keeps the
+    /// other alive.
+    public func detach() {
+        state.withLock { $0.sink = nil }
+    }
+
+    /// What an attached sink writes now (call it from ``SubscriptionSink/drain()``): the end, or,
+    /// if the sink `isWritable`, all pending frames or a due keepalive; `nil` when there is
+    /// nothing to write. Frames stay queued while the sink is not writable, up to the limits.
+    public func takeForSink(isWritable: Bool) -> Batch? {
+        state.withLock { state in
+            state.drainRequested = false
+            if let end = state.end { return .end(end) }
+            guard isWritable else { return nil }
+            return Self.take(&state)
+        }
+    }
+
+    /// Asks each sink to drain on its event loop, one hop per event loop.
+    static func requestDrains(_ sinks: [any SubscriptionSink]) {
+        guard let first = sinks.first else { return }
+        if sinks.count == 1 {
+            first.eventLoop.execute { first.drain() }
+            return
+        }
+        var byLoop: [ObjectIdentifier: [any SubscriptionSink]] = [:]
+        for sink in sinks { byLoop[ObjectIdentifier(sink.eventLoop), default: []].append(sink) }
+        for group in byLoop.values {
+            group[0].eventLoop.execute {
+                for sink in group { sink.drain() }
+            }
+        }
     }
 
     /// Whether the subscription has ended.
