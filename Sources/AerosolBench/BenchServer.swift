@@ -4,14 +4,17 @@ import NIOPosix
 import WireClient
 
 /// A server started for one benchmark: this same executable run as a child process,
-/// `serve --port <free port> --data-dir <fresh temporary directory> --log-level warning`, with
-/// an account, a token and a product (slug `bench`) made for the benchmark.
+/// `serve --port <free port> --device-port <another free port> --data-dir <fresh temporary
+/// directory> --log-level warning`, with an account, a token and a product (slug `bench`) made
+/// for the benchmark.
 ///
 /// Use ``run(_:body:)``: it stops the server (SIGTERM) and removes the directory however the
 /// body ends.
 public final class BenchServer {
     /// The port it listens on (127.0.0.1).
     public let port: Int
+    /// The port its device gateway listens on (127.0.0.1).
+    public let devicePort: Int
     /// The bench account's token (`expires_in=0`, never expires).
     public internal(set) var token = ""
     /// The slug of the bench product.
@@ -25,11 +28,15 @@ public final class BenchServer {
     private let process: Process
     private let directory: URL
 
-    private init(process: Process, directory: URL, port: Int) {
+    private init(process: Process, directory: URL, port: Int, devicePort: Int) {
         self.process = process
         self.directory = directory
         self.port = port
+        self.devicePort = devicePort
     }
+
+    /// The server's RSA key (PEM) in its data directory, written by the server when it starts.
+    public var serverKeyPath: String { directory.appendingPathComponent("server-key.pem").path }
 
     /// Starts a server with `options`, runs `body` with it, then stops it and deletes its data.
     public static func run<Result>(_ options: ServerOptions, body: (BenchServer) async throws -> Result)
@@ -46,16 +53,18 @@ public final class BenchServer {
             ["user", "create", email, "--password", password, "--data-dir", directory.path]
         )
         let port = try await freePort()
+        var devicePort = try await freePort()
+        while devicePort == port { devicePort = try await freePort() }
         let process = makeProcess(
             executable,
             [
-                "serve", "--host", "127.0.0.1", "--port", String(port), "--device-port", "0", "--data-dir",
-                directory.path,
+                "serve", "--host", "127.0.0.1", "--port", String(port), "--device-port", String(devicePort),
+                "--data-dir", directory.path,
             ]
                 + ["--log-level", "warning"] + options.arguments
         )
         try process.run()
-        let server = BenchServer(process: process, directory: directory, port: port)
+        let server = BenchServer(process: process, directory: directory, port: port, devicePort: devicePort)
         do {
             try await server.waitUntilHealthy()
             try await server.prepare()

@@ -3,38 +3,52 @@ import DeviceGateway
 import DeviceProtocol
 import Foundation
 
-/// `aerosol device simulate`: one virtual device over the real TCP protocol.
+/// `aerosol device simulate`: one virtual device over the real TCP protocol, or many with
+/// generated, auto-provisioned ids and keys (`--count`) for load tests.
 struct DeviceSimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Run a virtual device that connects over the device protocol and publishes events.",
+        abstract: "Run virtual devices that connect over the device protocol and publish events.",
         discussion: """
-            The device connects, completes the handshake and Hello, describes its --variable and
-            --function declarations, subscribes to each --subscribe prefix (printing every event
-            delivered), publishes each --publish event (again every --interval seconds if given)
-            and stays connected, answering pings, variable reads and function calls, until
-            interrupted.
+            One device (--id and --key): it connects, completes the handshake and Hello, describes \
+            its --variable and --function declarations, subscribes to each --subscribe prefix \
+            (printing every event delivered), publishes each --publish event (again every \
+            --interval seconds if given) and stays connected, answering variable reads and \
+            function calls and pinging every 25 s as Device OS does, until interrupted.
 
-            Example:
+            Many devices (--count N): ids and RSA-1024 keys are generated (or reused from --keys), \
+            each public key is provisioned over the API (POST /v1/provisioning/:id, with --api-url \
+            and --token, or the saved login) and each device is claimed for the token's account \
+            (or added to --product instead); then all of them connect, at most --concurrency \
+            handshaking at once, and behave like the single device. A status line is printed \
+            every 5 s.
+
+            Examples:
               aerosol device simulate --id 0123456789abcdef01234567 --key device_key.der \\
                 --server-key server_key.der --port 5683 --publish temp=21.5 --interval 5 \\
                 --variable temp=double:21.5 --function led=1 --subscribe alarm
+              aerosol device simulate --count 1000 --server-key server_key.der \\
+                --api-url http://127.0.0.1:8080 --token $TOKEN --product my-product \\
+                --keys fleet-keys.txt --publish temp=21.5 --interval 10
             """
     )
 
-    @Option(help: "The device id (24 hex characters).")
-    var id: String
+    @Option(help: "The device id (24 hex characters), for one device.")
+    var id: String?
 
-    @Option(help: "The device's RSA private key (PEM or DER).")
-    var key: String
+    @Option(help: "The device's RSA private key (PEM or DER), for one device.")
+    var key: String?
+
+    @Option(help: "Simulate this many devices with generated, auto-provisioned ids and keys.")
+    var count: Int?
 
     @Option(help: "The server key blob from `aerosol keys server` (or the server's PEM public key).")
     var serverKey: String
 
-    @Option(help: "The server's address. (default: 127.0.0.1)")
+    @Option(help: "The server's address.")
     var host = "127.0.0.1"
 
-    @Option(help: "The server's device port. (default: 5683)")
+    @Option(help: "The server's device port.")
     var port = 5683
 
     @Option(help: "An event to publish, as NAME=DATA; repeat for several.")
@@ -52,8 +66,35 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
     @Option(help: "An event-name prefix to subscribe to; delivered events are printed. Repeat for several.")
     var subscribe: [String] = []
 
+    /// With --count: where to provision and claim the devices.
+    @OptionGroup var client: ClientOptions
+
+    @Option(help: "With --count: add the devices to this product (id or slug) instead of claiming them.")
+    var product: String?
+
+    @Option(
+        help:
+            "With --count: a file of device ids and keys to reuse, extended with any generated ones (mode 0600). (default: new devices every run, keys not kept)"
+    )
+    var keys: String?
+
+    @Option(help: "With --count: devices handshaking at once.")
+    var concurrency = 32
+
     func validate() throws {
-        guard DeviceID(hex: id) != nil else { throw ValidationError("\(id) is not a device id (24 hex characters)") }
+        if let count {
+            guard id == nil, key == nil else {
+                throw ValidationError("--count generates ids and keys: drop --id and --key")
+            }
+            guard (1...50_000).contains(count) else { throw ValidationError("--count must be 1 to 50000") }
+            guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be 1 to 256") }
+        } else {
+            guard let id, key != nil else { throw ValidationError("give --id and --key for one device, or --count") }
+            guard DeviceID(hex: id) != nil else {
+                throw ValidationError("\(id) is not a device id (24 hex characters)")
+            }
+            guard product == nil, keys == nil else { throw ValidationError("--product and --keys go with --count") }
+        }
         if let interval, interval <= 0 { throw ValidationError("--interval must be positive") }
         for item in publish where !item.contains("=") || item.hasPrefix("=") {
             throw ValidationError("--publish takes NAME=DATA, not \(item)")
@@ -61,48 +102,18 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
         _ = try makeApplication()
     }
 
-    /// The declared variables and functions.
-    func makeApplication() throws -> SimulatedApplication {
-        var application = SimulatedApplication()
-        for item in variable {
-            let parts = item.split(separator: "=", maxSplits: 1)
-            let typed = parts.count == 2 ? parts[1].split(separator: ":", maxSplits: 1) : []
-            guard parts.count == 2, typed.count == 2, !parts[0].isEmpty else {
-                throw ValidationError("--variable takes NAME=TYPE:VALUE (e.g. temp=double:21.5), not \(item)")
-            }
-            let text = String(typed[1])
-            let value: VariableValue? =
-                switch typed[0] {
-                case "int32": Int32(text).map { .int32($0) }
-                case "double": Double(text).map { .double($0) }
-                case "bool": Bool(text).map { .bool($0) }
-                case "string": .string(text)
-                default: nil
-                }
-            guard let value else {
-                throw ValidationError(
-                    "--variable \(item): \(typed[0]) is not int32, double, bool or string, or \(text) is not one"
-                )
-            }
-            application.variables[String(parts[0])] = value
-        }
-        for item in function {
-            let parts = item.split(separator: "=", maxSplits: 1)
-            guard let name = parts.first, !name.isEmpty else { throw ValidationError("--function takes NAME[=RESULT]") }
-            if parts.count == 2 {
-                guard let result = Int32(parts[1]) else {
-                    throw ValidationError("--function \(item): the result must be an int32")
-                }
-                application.functions[String(name)] = { _ in result }
-            } else {
-                application.functions[String(name)] = { argument in Int32(clamping: argument.utf8.count) }
-            }
-        }
-        return application
-    }
-
     func run() async throws {
-        guard let deviceID = DeviceID(hex: id) else { throw ValidationError("bad device id") }
+        let serverPublicKeyDER: [UInt8]
+        do {
+            serverPublicKeyDER = try DeviceKeyFile.serverPublicKeyDER(atPath: serverKey)
+        } catch let error as GatewayError {
+            throw ValidationError(error.message)
+        }
+        if let count {
+            try await runFleet(count: count, serverPublicKeyDER: serverPublicKeyDER)
+            return
+        }
+        guard let id, let deviceID = DeviceID(hex: id), let key else { throw ValidationError("bad device id") }
         guard let privateKey = FileManager.default.contents(atPath: key) else {
             throw ValidationError("cannot read \(key)")
         }
@@ -111,18 +122,15 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
             simulator = try DeviceSimulator(
                 deviceID: deviceID,
                 privateKey: privateKey,
-                serverPublicKeyDER: try DeviceKeyFile.serverPublicKeyDER(atPath: serverKey),
+                serverPublicKeyDER: serverPublicKeyDER,
                 application: try makeApplication()
             )
-        } catch let error as GatewayError {
-            throw ValidationError(error.message)
+        } catch let error as ValidationError {
+            throw error
         } catch {
             throw ValidationError("\(key) is not an RSA private key (PEM or DER)")
         }
-        let events = publish.map { item in
-            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
-        }
+        let events = self.events
         let interval = self.interval
         let prefixes = subscribe
         try await simulator.run(host: host, port: port) { device in
@@ -136,19 +144,19 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
                     // Ends when the connection does.
                     for await event in device.events { printLine("received \(event.name)=\(event.data ?? "")") }
                 }
-                var round = 0
-                while true {
-                    if round == 0 || interval != nil {
-                        for (name, data) in events {
-                            let code = try await device.publish(name, data: data)
-                            let answer = code == .empty ? "" : " (server answered \(code.map { "\($0)" } ?? "-"))"
-                            printLine("published \(name)=\(data)" + answer)
-                        }
-                    }
-                    round += 1
-                    try await Task.sleep(for: .milliseconds(Int64((interval ?? 3_600) * 1000)))
+                try await Self.session(device, events: events, interval: interval) { name, data, code in
+                    let answer = code == .empty ? "" : " (server answered \(code.map { "\($0)" } ?? "-"))"
+                    printLine("published \(name)=\(data)" + answer)
                 }
             }
+        }
+    }
+
+    /// The `--publish` events as (name, data).
+    var events: [(String, String)] {
+        publish.map { item in
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
         }
     }
 }
