@@ -190,6 +190,7 @@ let package = Package(
             dependencies: [
                 "DeviceProtocol",
                 "CoAP",
+                .product(name: "BigInt", package: "BigInt"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],

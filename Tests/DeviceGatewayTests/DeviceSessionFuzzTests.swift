@@ -106,6 +106,12 @@ import Testing
                             #expect(acknowledgement.messageID == decoded?.messageID)
                         }
                         publishes += 1
+                    case .described, .subscribe:
+                        #expect(online, "a Describe or subscription before Hello")
+                    case .complete:
+                        Issue.record("a request completed that the cloud never sent")
+                    case .messageIDGap:
+                        Issue.record("message IDs are not tracked without the handshake's counter")
                     case .close:
                         #expect(index == actions.count - 1, "close is the last action")
                         closed = true

@@ -117,4 +117,15 @@ import Testing
             #expect(messages != [self.observedHello])
         }
     }
+
+    @Test func aGoodMessageBeforeABadFrameInTheSameReadIsKept() throws {
+        var device = SecureChannel(keys: self.keys)
+        var server = SecureChannel(keys: self.keys)
+        let good = try device.seal(self.ping)
+        var bad = try device.seal(self.sixteen)
+        bad[bad.count - 1] ^= 0xFF
+        #expect(try server.receive(good + bad) == [self.ping])
+        #expect(server.failure == .decryptionFailed)
+        #expect(throws: DeviceProtocolError.decryptionFailed) { try server.receive(good) }
+    }
 }

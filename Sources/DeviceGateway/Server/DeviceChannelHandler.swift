@@ -56,6 +56,8 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
     var inbox: [[UInt8]] = []
     var actions: [DeviceSession.Action] = []
     var needsFlush = false
+    /// A bad frame arrived after the messages in the inbox: close once they are handled.
+    var badFrame: (any Error)?
 
     var helloDeadline: Scheduled<Void>?
     var waiters: [UInt8: Waiter] = [:]
@@ -109,12 +111,14 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
         drain()
     }
 
-    /// Decrypts session bytes into messages that wait in the inbox.
+    /// Decrypts session bytes into messages that wait in the inbox. Good messages before a bad
+    /// frame are still handled; the connection closes after them.
     func receive(_ bytes: some Collection<UInt8>) {
         do {
             let messages = try secure!.receive(bytes)
             if !messages.isEmpty { online?.lastHeard = Date() }
             inbox.append(contentsOf: messages)
+            if let failure = secure!.failure { badFrame = failure }
         } catch {
             logger.warning("device sent a bad frame", metadata: ["reason": "\(error)"])
             close(nil)
@@ -190,7 +194,13 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
                 perform(actions.removeFirst())
                 continue
             }
-            guard !inbox.isEmpty, session != nil else { break }
+            guard !inbox.isEmpty, session != nil else {
+                if let badFrame {
+                    logger.warning("device sent a bad frame", metadata: ["reason": "\(badFrame)"])
+                    close(nil)
+                }
+                break
+            }
             let message = inbox.removeFirst()
             actions = session!.receive(message, at: .now)
         }

@@ -128,6 +128,17 @@ public struct DeviceSession: Sendable {
         case (.get, "t"):
             let seconds = UInt32(clamping: Int64(date.timeIntervalSince1970))
             let payload = (0..<4).map { UInt8(truncatingIfNeeded: seconds >> (24 - 8 * $0)) }
+            guard message.type == .confirmable else {
+                // A NON request gets a NON answer with its token (nothing to acknowledge).
+                let answer = CoAPMessage(
+                    type: .nonConfirmable,
+                    code: .content,
+                    messageID: self.messageIDs.next(),
+                    token: message.token,
+                    payload: payload
+                )
+                return [.send(answer)]
+            }
             return [.send(message.acknowledgement(code: .content, payload: payload))]
         case (.post, "x"):
             var actions = self.acknowledge(message)

@@ -11,6 +11,8 @@ public struct FrameDecoder: Sendable {
     private var iv: [UInt8]
     private var buffer: [UInt8] = []
     private var start = 0
+    /// The error that ended decoding, once one frame was bad; every later call throws it.
+    public private(set) var failure: DeviceProtocolError?
     /// The largest ciphertext length accepted; longer frames fail with
     /// ``DeviceProtocolError/frameTooLong``. Default 65535 (the most the prefix can express).
     public let maximumFrameLength: Int
@@ -27,12 +29,23 @@ public struct FrameDecoder: Sendable {
 
     /// Appends received bytes and returns every message completed by them, in order.
     ///
-    /// After an error the decoder is unusable: the connection must be closed.
+    /// A bad frame ends decoding: if good messages came before it in the same bytes, they are
+    /// returned and ``failure`` is set (handle them, then close); otherwise, and on every later
+    /// call, the error is thrown. The connection must then be closed.
     public mutating func decode(_ bytes: some Collection<UInt8>) throws(DeviceProtocolError) -> [[UInt8]] {
+        if let failure = self.failure { throw failure }
         self.buffer.append(contentsOf: bytes)
         var messages: [[UInt8]] = []
-        while let message = try self.nextMessage() {
-            messages.append(message)
+        do {
+            while let message = try self.nextMessage() {
+                messages.append(message)
+            }
+        } catch {
+            self.failure = error
+            self.buffer = []
+            self.start = 0
+            guard !messages.isEmpty else { throw error }
+            return messages
         }
         if self.start == self.buffer.count {
             self.buffer.removeAll(keepingCapacity: true)

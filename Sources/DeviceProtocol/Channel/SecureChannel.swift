@@ -38,7 +38,11 @@ public struct SecureChannel: Sendable {
         return frame
     }
 
-    /// Feeds received bytes and returns the messages they complete.
+    /// The error that ended the receiving half, if a frame was bad (see ``FrameDecoder/failure``).
+    public var failure: DeviceProtocolError? { self.decoder.failure }
+
+    /// Feeds received bytes and returns the messages they complete (those before a bad frame
+    /// too; then ``failure`` is set).
     public mutating func receive(_ bytes: some Collection<UInt8>) throws(DeviceProtocolError) -> [[UInt8]] {
         try self.decoder.decode(bytes)
     }

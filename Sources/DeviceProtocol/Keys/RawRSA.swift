@@ -4,9 +4,12 @@ import Foundation
 /// Raw RSA arithmetic and PKCS#1 v1.5 padding, for the operations swift-crypto 3.12 does not
 /// offer (encryption padding type 2 with small keys, signature padding type 1 without DigestInfo).
 enum RawRSA {
-    /// `base^exponent mod modulus` on big-endian byte strings, left-padded to `length` bytes.
+    /// `base^exponent mod modulus` on big-endian byte strings, left-padded to `length` bytes; for
+    /// public exponents only (not constant-time). `base` must be below `modulus`.
     static func power(_ base: [UInt8], _ exponent: BigUInt, modulus: BigUInt, length: Int) -> [UInt8] {
-        let result = BigUInt(Data(base)).power(exponent, modulus: modulus)
+        let value = BigUInt(Data(base))
+        let result =
+            Montgomery(modulus: modulus)?.power(value, exponent) ?? value.power(exponent, modulus: modulus)
         return Self.bytes(result, length: length)
     }
 
