@@ -20,13 +20,7 @@ struct Bench: AsyncParsableCommand {
             """,
         subcommands: [
             Ingest.self, Fanout.self, Latency.self, Idle.self, All.self, BenchParse.self, BenchWebhooks.self,
-            BenchDevices.self, BenchDeviceLatency.self,
-                // PLACEHOLDER `aerosol bench variables` (issue 3: ≥ 2,000 variable reads/s across 100
-                // devices). Not implemented until the REST variable endpoint exists (lead, phase 2):
-                // a `BenchVariables` command beside `BenchDevices` (BenchDevices.swift) and a
-                // `VariablesBenchmark` in AerosolBench that connects 100 devices with `DeviceFleet`
-                // (their sessions answering variable requests) and reads
-                // `GET /v1/devices/:id/:variable` over keep-alive connections.
+            BenchDevices.self, BenchDeviceLatency.self, BenchVariables.self,
         ]
     )
 
