@@ -111,6 +111,11 @@ struct DeviceRequestLiveTests {
                 #expect(tooLong.status == 400)
                 #expect(tooLong.text == #"{"ok":false,"error":"The argument is too long for the device's firmware"}"#)
 
+                let ping = try await server.form(.PUT, "/v1/devices/\(device.hex)/ping", token: token, [])
+                #expect(ping.text == #"{"online":true,"ok":true}"#)
+                let putOther = try await server.form(.PUT, "/v1/devices/\(device.hex)/temp", token: token, [])
+                #expect(putOther.status == 404)
+
                 let signal = try await server.form(.PUT, "/v1/devices/\(device.hex)", token: token, [("signal", "1")])
                 #expect(signal.text == #"{"id":"\#(device.hex)","connected":true,"signaling":true}"#)
                 #expect(simulated.isSignaling)
@@ -145,6 +150,8 @@ struct DeviceRequestLiveTests {
             #expect(offline.text == #"{"ok":false,"error":"Device is not connected"}"#)
             let call = try await server.form(.POST, "/v1/devices/\(device.hex)/led", token: token, [])
             #expect(call.text == #"{"ok":false,"error":"Device is not connected"}"#)
+            let ping = try await server.form(.PUT, "/v1/devices/\(device.hex)/ping", token: token, [])
+            #expect(ping.text == #"{"online":false,"ok":true}"#)
             // The last known lists stay in the device JSON.
             let detail = try await server.get("/v1/devices/\(device.hex)", token: token)
             #expect(detail.text.contains(#""functions":["fail","led"]"#))

@@ -100,6 +100,19 @@ struct DeviceSessionRequestTests {
         )
     }
 
+    @Test func aPingHasNoTokenAndCompletesOnItsAcknowledgementOrReset() throws {
+        var session = DeviceSessionTests.established()
+        let (token, ping) = try Self.start(.ping, on: &session)
+        #expect(try ping.encoded() == [0x40, 0x00, UInt8(ping.messageID >> 8), UInt8(ping.messageID & 0xFF)])
+        #expect(
+            session.receive(try ping.emptyAcknowledgement.encoded(), at: .now) == [
+                .complete(token: token, .success(payload: []))
+            ]
+        )
+        let (second, again) = try Self.start(.ping, on: &session)
+        #expect(session.receive(try again.reset.encoded(), at: .now) == [.complete(token: second, .reset)])
+    }
+
     @Test func aSignalCompletesOnItsAcknowledgement() throws {
         var session = DeviceSessionTests.established()
         let (token, request) = try Self.start(.signal(true), on: &session)

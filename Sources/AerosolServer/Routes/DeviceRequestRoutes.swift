@@ -29,6 +29,18 @@ struct DeviceRequestRoutes {
             let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
             return try await call(try context.parameters.decoded("name"), on: device, fields, request: request)
         }
+        // `PUT /v1/devices/:id/ping` shares the route of variables and functions, so that a
+        // variable named `ping` can still be read.
+        routes.on(.put, "/v1/devices/:device/:name") { request, context in
+            var request = request
+            let (caller, _) = try await cloud.authorize(&request)
+            let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
+            guard try context.parameters.decoded("name") == "ping" else {
+                throw APIError.notFound("Only ping can be PUT on a device: PUT /v1/devices/:id/ping")
+            }
+            let online = await cloud.gateway.ping(deviceID: device.id)
+            return .json(.object([("online", .bool(online)), ("ok", .bool(true))]))
+        }
         routes.on(.get, "/v1/products/:product/devices/:device/:name") { request, context in
             var request = request
             let (caller, _) = try await cloud.authorize(&request)

@@ -76,6 +76,18 @@ extension DeviceGateway {
         }
     }
 
+    /// Pings the device through its connection (a CoAP ping it must ACK, §7.7); `false` if it
+    /// is not connected or does not answer within the request timeout.
+    public func ping(deviceID: String) async -> Bool {
+        guard let (link, deadline) = try? connection(deviceID), let timeout = try? remaining(until: deadline) else {
+            return false
+        }
+        switch try? await link.request(.ping, timeout: timeout) {
+        case .success?, .reset?: return true  // An RST answers a ping too (RFC 7252 §4.3).
+        case .failure?, nil: return false
+        }
+    }
+
     private func connection(_ deviceID: String) throws -> (DeviceLink, ContinuousClock.Instant) {
         guard let link = context.registry.link(deviceID) else { throw GatewayError.notConnected() }
         return (link, .now + context.settings.requestTimeout)
