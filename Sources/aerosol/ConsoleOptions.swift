@@ -14,10 +14,13 @@ struct ConsoleOptions: ParsableArguments {
 
     /// Applies the options (flag, then environment variable, then default).
     func apply(to configuration: inout Configuration) throws {
-        let hours = try EnvironmentOption.resolve(consoleSessionHours, "AEROSOL_CONSOLE_SESSION_HOURS", default: 12)
-        guard hours > 0, hours <= 8760 else {
-            throw ValidationError("--console-session-hours must be more than 0 and at most 8760 (a year)")
-        }
+        let hours = try EnvironmentOption.resolve(
+            consoleSessionHours,
+            "AEROSOL_CONSOLE_SESSION_HOURS",
+            default: 12,
+            where: { $0 > 0 && $0 <= 8760 },
+            "more than 0 and at most 8760 (a year)"
+        )
         configuration.consoleSessionLifetime = .seconds(Int64(hours * 3600))
         configuration.secureCookies = try EnvironmentOption.resolve(
             secureCookies ? true : nil,

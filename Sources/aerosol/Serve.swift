@@ -120,16 +120,21 @@ struct Serve: AsyncParsableCommand {
     func makeConfiguration() throws -> Configuration {
         var configuration = Configuration()
         configuration.host = try EnvironmentOption.resolve(host, "AEROSOL_HOST", default: configuration.host)
-        configuration.port = try EnvironmentOption.resolve(port, "AEROSOL_PORT", default: configuration.port)
-        guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be 0 to 65535") }
+        let ports = 0...65535
+        configuration.port = try EnvironmentOption.resolve(
+            port,
+            "AEROSOL_PORT",
+            default: configuration.port,
+            where: ports.contains,
+            "0 to 65535"
+        )
         configuration.devicePort = try EnvironmentOption.resolve(
             devicePort,
             "AEROSOL_DEVICE_PORT",
-            default: configuration.devicePort
+            default: configuration.devicePort,
+            where: ports.contains,
+            "0 to 65535"
         )
-        guard (0...65535).contains(configuration.devicePort) else {
-            throw ValidationError("--device-port must be 0 to 65535")
-        }
         let resolvedDeviceHost = try EnvironmentOption.resolve(deviceHost, "AEROSOL_DEVICE_HOST", default: "")
         configuration.deviceHost = resolvedDeviceHost.isEmpty ? nil : resolvedDeviceHost
         configuration.dataDirectory = try EnvironmentOption.resolve(
@@ -147,28 +152,32 @@ struct Serve: AsyncParsableCommand {
         configuration.maxEventDataBytes = try EnvironmentOption.resolve(
             maxEventData,
             "AEROSOL_MAX_EVENT_DATA",
-            default: configuration.maxEventDataBytes
+            default: configuration.maxEventDataBytes,
+            where: (1...Configuration.eventDataLimitCeiling).contains,
+            "1 to \(Configuration.eventDataLimitCeiling)"
         )
-        guard (1...Configuration.eventDataLimitCeiling).contains(configuration.maxEventDataBytes) else {
-            throw ValidationError("--max-event-data must be 1 to \(Configuration.eventDataLimitCeiling)")
-        }
-        let hours = try EnvironmentOption.resolve(retentionHours, "AEROSOL_RETENTION_HOURS", default: 24)
-        guard hours > 0 else { throw ValidationError("--retention-hours must be positive") }
+        let hours = try EnvironmentOption.resolve(
+            retentionHours,
+            "AEROSOL_RETENTION_HOURS",
+            default: 24,
+            where: { $0 > 0 },
+            "positive"
+        )
         configuration.retentionAge = .seconds(hours * 3600)
         configuration.retentionCount = try EnvironmentOption.resolve(
             retentionCount,
             "AEROSOL_RETENTION_COUNT",
-            default: configuration.retentionCount
+            default: configuration.retentionCount,
+            where: { $0 >= 1 },
+            "at least 1"
         )
-        guard configuration.retentionCount >= 1 else { throw ValidationError("--retention-count must be at least 1") }
         configuration.subscriberMaxEvents = try EnvironmentOption.resolve(
             streamBuffer,
             "AEROSOL_STREAM_BUFFER",
-            default: configuration.subscriberMaxEvents
+            default: configuration.subscriberMaxEvents,
+            where: { $0 >= 1 },
+            "at least 1"
         )
-        guard configuration.subscriberMaxEvents >= 1 else {
-            throw ValidationError("--stream-buffer must be at least 1")
-        }
         let syncMode = try EnvironmentOption.resolve(sync, "AEROSOL_SYNC", default: "full")
         guard let synchronous = Database.Synchronous(rawValue: syncMode.uppercased()) else {
             throw ValidationError("--sync must be full or normal")
@@ -192,29 +201,31 @@ struct Serve: AsyncParsableCommand {
         webhooks.defaultRateLimit = try EnvironmentOption.resolve(
             webhookRateLimit,
             "AEROSOL_WEBHOOK_RATE_LIMIT",
-            default: webhooks.defaultRateLimit
+            default: webhooks.defaultRateLimit,
+            where: (0...60_000).contains,
+            "0 (unlimited) to 60000"
         )
-        guard (0...60_000).contains(webhooks.defaultRateLimit) else {
-            throw ValidationError("--webhook-rate-limit must be 0 (unlimited) to 60000")
-        }
-        let timeout = try EnvironmentOption.resolve(webhookTimeout, "AEROSOL_WEBHOOK_TIMEOUT", default: 20)
-        guard timeout > 0, timeout <= 600 else {
-            throw ValidationError("--webhook-timeout must be more than 0 and at most 600 seconds")
-        }
+        let timeout = try EnvironmentOption.resolve(
+            webhookTimeout,
+            "AEROSOL_WEBHOOK_TIMEOUT",
+            default: 20,
+            where: { $0 > 0 && $0 <= 600 },
+            "more than 0 and at most 600 seconds"
+        )
         webhooks.requestTimeout = .milliseconds(Int64(timeout * 1000))
         webhooks.maxAttempts = try EnvironmentOption.resolve(
             webhookMaxAttempts,
             "AEROSOL_WEBHOOK_MAX_ATTEMPTS",
-            default: webhooks.maxAttempts
+            default: webhooks.maxAttempts,
+            where: { $0 >= 1 },
+            "at least 1"
         )
-        guard webhooks.maxAttempts >= 1 else { throw ValidationError("--webhook-max-attempts must be at least 1") }
         webhooks.maxQueuedPerWebhook = try EnvironmentOption.resolve(
             webhookQueueLimit,
             "AEROSOL_WEBHOOK_QUEUE_LIMIT",
-            default: webhooks.maxQueuedPerWebhook
+            default: webhooks.maxQueuedPerWebhook,
+            where: { $0 >= 1 },
+            "at least 1"
         )
-        guard webhooks.maxQueuedPerWebhook >= 1 else {
-            throw ValidationError("--webhook-queue-limit must be at least 1")
-        }
     }
 }
