@@ -1,4 +1,5 @@
 import AerosolServer
+import AerosolStore
 import AerosolTesting
 import Foundation
 import Testing
@@ -253,6 +254,42 @@ struct ConsoleTests {
                 body: TestServer.formBody([("expires_hours", "24")])
             )
             #expect(refused.status == 403)
+        }
+    }
+
+    @Test func onlyAConsoleSessionRidesInTheCookieAndTokensAreRevokedOnlyByTheirOwner() async throws {
+        try await TestServer.with { server in
+            try await server.createUser("ada@example.com")
+            let browser = try #require(try await Self.signIn(server).1)
+            // An API token put in the cookie is not a session.
+            let apiToken = try await server.login("ada@example.com")
+            let planted = try await server.request(
+                .GET,
+                "/v1/devices",
+                headers: [("Cookie", "aerosol_session=\(apiToken)")]
+            )
+            #expect(planted.status == 401)
+            // Revoking someone else's token by its hash does nothing.
+            let eve = try await server.user("eve@example.com")
+            let revoke = try await server.request(
+                .POST,
+                "/console/tokens/revoke",
+                headers: [("Cookie", browser.cookie), ("Content-Type", "application/x-www-form-urlencoded")],
+                body: TestServer.formBody([("csrf_token", browser.csrf), ("token_hash", TokenHasher.hash(eve))])
+            )
+            #expect(revoke.status == 303)
+            #expect(try await server.get("/v1/devices", token: eve).status == 200)
+            // Her own token goes; the page never shows a whole token.
+            let own = try await server.request(
+                .POST,
+                "/console/tokens/revoke",
+                headers: [("Cookie", browser.cookie), ("Content-Type", "application/x-www-form-urlencoded")],
+                body: TestServer.formBody([("csrf_token", browser.csrf), ("token_hash", TokenHasher.hash(apiToken))])
+            )
+            #expect(own.status == 303)
+            #expect(try await server.get("/v1/devices", token: apiToken).status == 401)
+            let page = try await server.request(.GET, "/console/tokens", headers: [("Cookie", browser.cookie)])
+            #expect(!page.text.contains(String(browser.cookie.dropFirst("aerosol_session=".count))))
         }
     }
 }

@@ -702,9 +702,12 @@ class ProductAndTokenTests(ConsoleTestCase):
         self.assertEqual(status, 200)
         self.check_page("tokens-created")
 
-        row = self.find(f'#token-list tr[data-token="{created}"]')
+        # The page shows only a prefix of each token (never a whole one) and revokes by hash.
+        self.assertNotIn(created, self.find("#token-list").get_attribute("outerHTML"))
+        row = next(r for r in self.find_all("#token-list tbody tr") if created[:8] in r.text)
         self.find("button.revoke", row).click()
         self.wait.until(EC.staleness_of(row))
+        self.assertFalse([r for r in self.find_all("#token-list tbody tr") if created[:8] in r.text])
         status, _ = http("GET", server.base + "/v1/devices", headers={"Authorization": f"Bearer {created}"})
         self.assertEqual(status, 401)
         # This session's own token has no revoke button.

@@ -285,4 +285,65 @@ struct DeviceRequestLiveTests {
             }
         }
     }
+
+    @Test func ownDevicesOnlySubscriptionsAndOwnerChangesAreHonoured() async throws {
+        try await TestServer.with(configure: Self.fast) { server in
+            let ada = try await server.user("ada@example.com")
+            let eve = try await server.user("eve@example.com")
+            _ = try await server.form(.POST, "/v1/products", token: ada, [("name", "Fleet")])
+            let listener = try TestDeviceIdentity()
+            let stranger = try TestDeviceIdentity()
+            try await GatewayLiveTests.provision(listener, on: server, token: ada)
+            try await GatewayLiveTests.provision(stranger, on: server, token: eve)
+            // Both devices are in Ada's product; the second one is Eve's.
+            _ = try await server.form(
+                .POST,
+                "/v1/products/fleet/devices",
+                token: ada,
+                [("ids[]", listener.hex), ("ids[]", stranger.hex)]
+            )
+            try await listener.simulator(dataDirectory: server.dataDirectory).run(
+                host: "127.0.0.1",
+                port: server.devicePort
+            ) { listening in
+                #expect(try await listening.subscribe("spark", ownDevicesOnly: true) == .empty)
+                #expect(try await listening.subscribe("alarm") == .empty)
+                var received = listening.events.makeAsyncIterator()
+                try await stranger.simulator(dataDirectory: server.dataDirectory).run(
+                    host: "127.0.0.1",
+                    port: server.devicePort
+                ) { talking in
+                    // Product scope: delivered without `u`, not through the `u` subscription.
+                    try await talking.publish("spark/theirs", data: "no")
+                    try await talking.publish("alarm/product", data: "yes")
+                }
+                #expect(await received.next() == ReceivedEvent(name: "alarm/product", data: "yes"))
+                try await server.publish("spark/mine", "yes", token: ada)
+                #expect(await received.next() == ReceivedEvent(name: "spark/mine", data: "yes"))
+
+                // Ada releases the device; Eve claims it: from then on Eve's events arrive, not Ada's.
+                let released = try await server.request(
+                    .DELETE,
+                    "/v1/devices/\(listener.hex)",
+                    headers: [("Authorization", "Bearer \(ada)")]
+                )
+                #expect(released.status == 200)
+                let claimed = try await server.form(.POST, "/v1/devices", token: eve, [("id", listener.hex)])
+                #expect(claimed.status == 200)
+                // The refresh runs on the connection's loop; a probe shows when it is done.
+                var probe = 0
+                var arrived: ReceivedEvent?
+                while arrived == nil, probe < 50 {
+                    probe += 1
+                    try await server.publish("spark/ada-\(probe)", "old owner", token: ada)
+                    try await server.publish("spark/eve-\(probe)", "new owner", token: eve)
+                    arrived = await received.next()
+                    if arrived?.name.hasPrefix("spark/ada") == true {
+                        arrived = nil  // Still the old scope: try again.
+                    }
+                }
+                #expect(arrived?.name.hasPrefix("spark/eve") == true, "\(String(describing: arrived))")
+            }
+        }
+    }
 }

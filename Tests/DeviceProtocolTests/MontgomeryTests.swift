@@ -27,5 +27,9 @@ struct MontgomeryTests {
         #expect(context.power(1, 65537) == 1)
         #expect(context.power(modulus - 1, 65537) == (modulus - 1).power(65537, modulus: modulus))
         #expect(Montgomery(modulus: 1 << 20) == nil)
+        // Exponent 0, and a base at or above the modulus (reduced first).
+        #expect(context.power(12345, 0) == 1)
+        #expect(context.power(modulus + 5, 65537) == BigUInt(5).power(65537, modulus: modulus))
+        #expect(context.power(BigUInt(1) << 2100, 3) == (BigUInt(1) << 2100).power(3, modulus: modulus))
     }
 }

@@ -76,6 +76,8 @@ final class Authenticator: Sendable {
             throw APIError.tokenNotFound
         }
         let caller = try await caller(token: session)
+        // Only a console session rides in the cookie; any other token must be sent as one.
+        guard caller.client == "console" else { throw APIError.invalidToken }
         if request.method != .get, request.method != .head {
             let sent = request.headers[.csrfToken] ?? ""
             guard Self.constantTimeEqual(sent, csrfToken(for: caller)) else { throw APIError.csrfRefused }

@@ -43,6 +43,20 @@ struct ConsolePages: Sendable {
             )
             return .html(try await tokens(user, created: issued.accessToken))
         }
+        routes.on(.post, "/console/tokens/revoke") { request, _ in
+            var request = request
+            let fields = try await cloud.fields(&request)
+            guard let user = await console.user(request) else { return .redirect(to: "/console/login") }
+            try console.checkCSRF(fields, for: user)
+            let hash = fields.string("token_hash") ?? ""
+            // Only the user's own tokens; signing out is how the session's token goes.
+            if hash != user.caller.tokenHash,
+                try await cloud.tokens.revoke(tokenHash: hash, userID: user.caller.userID)
+            {
+                cloud.forget(tokenHashes: [hash])
+            }
+            return .redirect(to: "/console/tokens")
+        }
     }
 
     /// Registers a page: signed in, it renders; signed out, it goes to the sign-in page; an API
@@ -171,12 +185,15 @@ struct ConsolePages: Sendable {
     private func tokens(_ user: ConsoleUser, created: String?) async throws -> String {
         var values = user.layout(title: "Access tokens", section: "tokens", script: "tokens.js")
         values["tokens"] = try await cloud.tokens.list(userID: user.caller.userID).map { listed in
+            // The page shows a prefix and revokes by hash: no whole token ever reaches the page,
+            // least of all the session's own.
             [
-                "token": listed.token,
+                "hash": TokenHasher.hash(listed.token),
                 "short": String(listed.token.prefix(8)) + "…",
                 "client": listed.client,
                 "expires": listed.expiresAt.map(Timestamp.format) ?? "never",
                 "current": TokenHasher.hash(listed.token) == user.caller.tokenHash,
+                "csrf": user.csrf,
             ] as [String: Any]
         }
         if let created { values["created"] = created }

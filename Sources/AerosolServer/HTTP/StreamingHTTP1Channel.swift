@@ -199,7 +199,9 @@ where Router.Context == BasicRequestContext {
                 skipThrough = try await accepted.stream.replay(after: lastEventID, until: subscription, to: &writer)
             } catch {
                 accepted.logger.debug("event stream replay ended", metadata: ["error": "\(error)"])
-                channel.close(promise: nil)
+                // An ended subscription (revoked, overflow, shutdown) has the handler write
+                // `:closed …` and close after it; closing here could cut those bytes off.
+                if !subscription.hasEnded { channel.close(promise: nil) }
                 return
             }
         }

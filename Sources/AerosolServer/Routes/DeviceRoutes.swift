@@ -27,6 +27,7 @@ struct DeviceRoutes {
             }
             switch try await cloud.devices.claim(id: id, userID: caller.userID) {
             case .claimed:
+                cloud.gateway.scopeChanged(deviceIDs: [id])
                 return .json(.object([("ok", .bool(true)), ("deviceID", .string(id)), ("claimed", .bool(true))]))
             case .ownedByAnother:
                 throw APIError.resource(.forbidden, "Device \(id) is claimed by another user")
@@ -73,6 +74,7 @@ struct DeviceRoutes {
             let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
             guard device.ownerID == caller.userID else { throw APIError.permissionDenied(baseURL: cloud.baseURL) }
             try await cloud.devices.unclaim(id: device.id)
+            cloud.gateway.scopeChanged(deviceIDs: [device.id])
             return .ok
         }
     }

@@ -1,5 +1,6 @@
 import AerosolModels
 import AerosolStore
+import DeviceGateway
 import Foundation
 import Hummingbird
 
@@ -45,6 +46,7 @@ struct ProductRoutes {
             }
             guard ids.count <= 1000 else { throw APIError.badRequest("at most 1000 device IDs per request") }
             let result = try await cloud.devices.add(ids: ids.map { $0.lowercased() }, toProduct: product.id)
+            cloud.gateway.scopeChanged(deviceIDs: result.updated)
             let strings = { (ids: [String]) in JSONValue.array(ids.map { .string($0) }) }
             return .json(
                 .object([
@@ -100,6 +102,7 @@ struct ProductRoutes {
             let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
             let device = try await cloud.productDevice(try context.parameters.decoded("device"), in: product)
             try await cloud.devices.remove(id: device.id, fromProduct: product.id)
+            cloud.gateway.scopeChanged(deviceIDs: [device.id])
             return Response(status: .noContent)
         }
     }

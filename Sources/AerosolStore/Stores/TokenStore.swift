@@ -133,13 +133,16 @@ public struct TokenStore: Sendable {
         }
     }
 
-    /// Revokes one token; returns whether it existed.
+    /// Revokes one token (only if it is `userID`'s, when given); returns whether it existed.
     @discardableResult
-    public func revoke(tokenHash: String) async throws -> Bool {
-        let existed =
-            try await database.sql.raw(
+    public func revoke(tokenHash: String, userID: String? = nil) async throws -> Bool {
+        guard
+            let row = try await database.sql.raw(
                 "SELECT user_id FROM access_tokens WHERE token_hash = \(bind: tokenHash)"
-            ).first() != nil
+            ).first()
+        else { return false }
+        if let userID, try row.decode(column: "user_id", as: String.self) != userID { return false }
+        let existed = true
         try await database.write { sql in
             try await sql.raw("DELETE FROM access_tokens WHERE token_hash = \(bind: tokenHash)").run()
         }

@@ -37,7 +37,7 @@ extension DeviceChannelHandler {
     /// device announced; dropped (and counted) when the connection cannot take more.
     func deliver(_ event: Event) {
         guard let context, !closing, let subscriptions = session?.subscriptions,
-            subscriptions.contains(where: { EventFilter.name(event.name, hasPrefix: $0.prefix) })
+            subscriptions.contains(where: { $0.matches(event, ownerID: online?.ownerID) })
         else { return }
         guard context.channel.isWritable else {
             droppedDeliveries += 1

@@ -26,7 +26,6 @@ extension DeviceChannelHandler {
         let version = hello.systemVersion.flatMap { SystemVersion.releaseName(moduleVersion: Int($0)) }
         let future = context.eventLoop.makeFutureWithTask {
             try await gateway.statusLock.withLock(deviceID) {
-                let previous = gateway.registry.goOnline(link)
                 let device = try await gateway.devices.connected(
                     id: deviceID,
                     at: Date(),
@@ -34,6 +33,8 @@ extension DeviceChannelHandler {
                     platformID: hello.platformID.map(Int.init),
                     systemFirmwareVersion: version
                 )
+                // Registered once recorded: a failed write leaves the previous connection online.
+                let previous = gateway.registry.goOnline(link)
                 if let previous {
                     // The device reconnected before its old connection was noticed dead (§9):
                     // close the old one and report it offline before the new one is online.
@@ -164,7 +165,24 @@ extension DeviceChannelHandler {
             link,
             ownerID: online.ownerID,
             productID: online.productID,
-            prefixes: session.subscriptions.map(\.prefix)
+            subscriptions: session.subscriptions
         )
+    }
+
+    /// Reads the device's owner and product again (after a claim, an unclaim or a product
+    /// change), for its subscriptions from now on.
+    func refreshScope() {
+        guard let context, let deviceID, online != nil, !closing else { return }
+        let devices = gateway.devices
+        step(context.eventLoop.makeFutureWithTask { try await devices.find(id: deviceID) }) { result in
+            switch result {
+            case .success(let device):
+                self.online?.ownerID = device?.ownerID
+                self.online?.productID = device?.productID
+                self.updateSubscriptions()
+            case .failure(let error):
+                self.logger.error("could not read the device's owner again", metadata: ["reason": "\(error)"])
+            }
+        }
     }
 }

@@ -102,7 +102,8 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        guard !closing else { return }
+        // After a bad frame nothing more is read: the messages before it are handled, then close.
+        guard !closing, badFrame == nil else { return }
         if handshake != nil {
             handshakeBytes.append(contentsOf: buffer.readableBytesView)
         } else if secure != nil {
@@ -140,8 +141,9 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
             context.fireUserInboundEventTriggered(event)
             return
         }
-        // Silence: ping the device; if the last ping is still unanswered, it is gone.
-        guard var session, session.isEstablished else { return }
+        // Silence: ping the device; if the last ping is still unanswered, it is gone. Not while
+        // our own work holds its reads: then its answers are merely unread.
+        guard !busy, !readHeld, var session, session.isEstablished else { return }
         let action = session.ping()
         self.session = session
         actions.append(action)

@@ -5,13 +5,14 @@ import Synchronization
 /// gateway-wide tap on the event bus rather than a bus subscription per device.
 ///
 /// A device receives the events of its owner's scope (the owner's devices, API publishes and
-/// webhook responses) and of its product, whose name starts with one of its prefixes.
+/// webhook responses) and of its product, whose name starts with one of its prefixes; a `u`
+/// subscription only those of the owner's scope.
 final class DeviceEventRouter: Sendable {
     private struct Entry: Sendable {
         var link: DeviceLink
         var ownerID: String?
         var productID: Int?
-        var prefixes: [String]
+        var subscriptions: [DeviceSubscription]
     }
 
     private struct State {
@@ -23,10 +24,10 @@ final class DeviceEventRouter: Sendable {
     private let state = Mutex(State())
 
     /// Sets the subscriptions of the connection `link` (replacing earlier ones).
-    func update(_ link: DeviceLink, ownerID: String?, productID: Int?, prefixes: [String]) {
+    func update(_ link: DeviceLink, ownerID: String?, productID: Int?, subscriptions: [DeviceSubscription]) {
         state.withLock { state in
             Self.unindex(link.serial, in: &state)
-            let entry = Entry(link: link, ownerID: ownerID, productID: productID, prefixes: prefixes)
+            let entry = Entry(link: link, ownerID: ownerID, productID: productID, subscriptions: subscriptions)
             state.entries[link.serial] = entry
             if let ownerID { state.byOwner[ownerID, default: []].insert(link.serial) }
             if let productID { state.byProduct[productID, default: []].insert(link.serial) }
@@ -51,7 +52,7 @@ final class DeviceEventRouter: Sendable {
                 }
                 return serials.compactMap { serial in
                     guard let entry = state.entries[serial],
-                        entry.prefixes.contains(where: { EventFilter.name(event.name, hasPrefix: $0) })
+                        entry.subscriptions.contains(where: { $0.matches(event, ownerID: entry.ownerID) })
                     else { return nil }
                     return entry.link
                 }

@@ -8,6 +8,12 @@ extension DeviceGateway {
         context.registry.link(deviceID) != nil
     }
 
+    /// Tells the connections of these devices that their owner or product changed (a claim, an
+    /// unclaim, a product change), so that their subscriptions follow.
+    public func scopeChanged(deviceIDs: some Sequence<String>) {
+        for id in deviceIDs { context.registry.link(id)?.refreshScope() }
+    }
+
     /// Reads a variable and decodes it by the type the device declared.
     ///
     /// - Throws: ``GatewayError`` `.notConnected`, `.unknownVariable`, `.timedOut`, `.busy`,

@@ -36,6 +36,12 @@ struct DeviceLink: Sendable {
         channel.eventLoop.execute { handler.value.deliver(event) }
     }
 
+    /// Has the connection read the device's owner and product again.
+    func refreshScope() {
+        let handler = self.handler
+        channel.eventLoop.execute { handler.value.refreshScope() }
+    }
+
     /// Closes the connection.
     func close() {
         channel.close(promise: nil)

@@ -3,9 +3,8 @@
 public struct DeviceSubscription: Hashable, Sendable {
     /// The event-name prefix; empty matches every event.
     public var prefix: String
-    /// The `u` query: only events of the owner's own devices (Device OS asks this for its
-    /// `particle` and `spark` subscriptions). Every event here is private to its owner, so the
-    /// scope is the same either way; the flag is kept for the logs.
+    /// The `u` query: only events of the owner's own scope, not those of other devices of the
+    /// device's product (Device OS asks this for its `particle` and `spark` subscriptions).
     public var ownDevicesOnly: Bool
 
     /// Creates a subscription.

@@ -7,6 +7,7 @@ import BigInt
 struct Montgomery {
     /// The modulus, least significant limb first.
     private let modulus: [UInt64]
+    private let modulusValue: BigUInt
     /// `-modulus⁻¹ mod 2⁶⁴`.
     private let inverse: UInt64
     /// `R² mod modulus`, `R = 2^(64·count)`: multiplying by it enters the Montgomery domain.
@@ -17,6 +18,7 @@ struct Montgomery {
         guard !modulus.isZero, modulus.words[0] & 1 == 1 else { return nil }
         let limbs = modulus.words.map { UInt64($0) }
         self.modulus = limbs
+        self.modulusValue = modulus
         // Newton's iteration doubles the correct low bits each step: 1 → 64 in six steps.
         var inverse: UInt64 = 1
         for _ in 0..<6 { inverse = inverse &* (2 &- limbs[0] &* inverse) }
@@ -25,9 +27,12 @@ struct Montgomery {
         self.rSquared = Self.limbs(r2, count: limbs.count)
     }
 
-    /// `base^exponent mod modulus` for `base < modulus`.
+    /// `base^exponent mod modulus`.
     func power(_ base: BigUInt, _ exponent: BigUInt) -> BigUInt {
         let count = modulus.count
+        guard !exponent.isZero else { return modulusValue == 1 ? 0 : 1 }
+        // The multiplication needs its operands below the modulus.
+        let base = base < modulusValue ? base : base % modulusValue
         let montgomeryBase = multiply(Self.limbs(base, count: count), rSquared)
         var result = montgomeryBase
         var bit = exponent.bitWidth - 2
