@@ -221,6 +221,7 @@ let package = Package(
                 "AerosolTesting",
                 "AerosolModels",
                 "ServerSentEvents",
+                "WireClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],

@@ -4,6 +4,7 @@ import AerosolTesting
 import Foundation
 import Synchronization
 import Testing
+import WireClient
 
 /// Names acknowledged by the server, gathered from several publishing tasks.
 final class Acknowledged: Sendable {
@@ -27,14 +28,15 @@ struct CrashRecoveryTests {
             "serve", "--port", String(port), "--device-port", "0", "--data-dir", directory, "--log-level", "error",
         ]
         try process.run()
-        let client = AerosolClient(baseURL: "http://127.0.0.1:\(port)")
+        // A raw connection fails at once while nothing listens; an HTTP client's pool would back
+        // off and retry a refused connection for its whole request timeout (30 s).
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
-            do {
-                _ = try await client.login(username: "x@example.com", password: "probe-password")
-            } catch let error as ClientError where error.status != nil {
-                return process  // The server answers (a 400 for the unknown user).
-            } catch {}
+            if let connection = try? await WireConnection.connect(port: port) {
+                let answer = try? await connection.request(.GET, "/healthz")
+                await connection.close()
+                if answer?.status == 200 { return process }
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
         process.terminate()
