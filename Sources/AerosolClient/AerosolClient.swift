@@ -21,13 +21,24 @@ public struct AerosolClient: Sendable {
     public let baseURL: String
     /// The access token sent as `Authorization: Bearer`, if any.
     public let token: String?
-    /// The HTTP client used (the shared one by default).
+    /// The HTTP client used (``defaultHTTPClient`` unless one is given).
     public let httpClient: HTTPClient
     /// How long a request may take, start to end (default 30 s).
     public var requestTimeout: TimeAmount = .seconds(30)
 
+    /// The HTTP client every `AerosolClient` uses unless given another: a refused connection
+    /// fails the call at once (a server that is down is reported, not waited for; event streams
+    /// retry by themselves with backoff), and a connection attempt gives up after 10 s. It lives
+    /// as long as the process.
+    public static let defaultHTTPClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(10)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
     /// A client for the API at `baseURL`.
-    public init(baseURL: String, token: String? = nil, httpClient: HTTPClient = .shared) {
+    public init(baseURL: String, token: String? = nil, httpClient: HTTPClient = AerosolClient.defaultHTTPClient) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
@@ -79,7 +90,7 @@ public struct AerosolClient: Sendable {
             response = try await httpClient.execute(request, timeout: requestTimeout)
             bytes = try await response.body.collect(upTo: 16 << 20)
         } catch {
-            throw ClientError.transport(error)
+            throw ClientError.transport(error, url: baseURL)
         }
         let status = Int(response.status.code)
         let json: JSONValue?

@@ -26,8 +26,18 @@ public struct ClientError: Error, Sendable, Equatable, CustomStringConvertible {
     /// request cannot succeed.
     public var isAuthorizationFailure: Bool { status == 401 || status == 403 }
 
-    static func transport(_ error: any Error) -> ClientError {
-        ClientError(status: nil, error: "connection failed", errorDescription: "\(error)")
+    /// The server at `url` could not be reached or the exchange broke off.
+    static func transport(_ error: any Error, url: String) -> ClientError {
+        let detail = "\(error)"
+        let reason: String
+        if detail.contains("Connection refused") {
+            reason = "connection refused (is the server running there?)"
+        } else if detail.lowercased().contains("connecttimeout") || detail.lowercased().contains("timed out") {
+            reason = "no answer in time (\(detail))"
+        } else {
+            reason = detail
+        }
+        return ClientError(status: nil, error: "connection failed", errorDescription: "cannot reach \(url): \(reason)")
     }
 
     static func unexpected(_ message: String, status: Int?) -> ClientError {

@@ -74,4 +74,17 @@ struct DeviceCommandLineTests {
             #expect(unknown.stderr.contains("Variable not found"), "\(unknown.stderr)")
         }
     }
+
+    @Test func aServerThatIsDownIsReportedAtOnce() async throws {
+        let port = try await TestServer.freePort()
+        let cli = CommandLine(configHome: NSTemporaryDirectory() + "aerosol-cli-" + UUID().uuidString, apiURL: "")
+        let started = ContinuousClock.now
+        let answer = try await cli.run(["list", "--api-url", "http://127.0.0.1:\(port)", "--token", "x"])
+        #expect(answer.status == 1)
+        #expect(
+            answer.stderr
+                == "aerosol: cannot reach http://127.0.0.1:\(port): connection refused (is the server running there?)\n"
+        )
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
 }
