@@ -20,6 +20,8 @@ public struct VariablesBenchmark: Sendable {
     public var duration = 10.0
     /// The identity file (default ``DeviceIdentityFile/defaultPath``; `nil`: generate every run).
     public var keyFile: String? = DeviceIdentityFile.defaultPath
+    /// The server's `--sync` mode (default `full`).
+    public var sync = "full"
     /// The target: reads per second at least.
     public static let targetReadsPerSecond = 2000.0
 
@@ -84,7 +86,7 @@ public struct VariablesBenchmark: Sendable {
     /// Loads or generates the device keys, starts a server, measures, stops the server.
     public func run() async throws -> Result {
         let loaded = try await DeviceIdentityFile.load(count: devices, path: keyFile)
-        return try await BenchServer.run(ServerOptions()) { server in
+        return try await BenchServer.run(ServerOptions(sync: sync)) { server in
             try await measure(server, identities: loaded.identities)
         }
     }

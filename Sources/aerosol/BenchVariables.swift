@@ -25,10 +25,7 @@ struct BenchVariables: AsyncParsableCommand {
     @Option(help: "Seconds measured.")
     var duration = 10.0
 
-    @Option(
-        help: "File of generated device keys, reused and extended by later runs. (default: in the temporary directory)"
-    )
-    var keyFile: String?
+    @OptionGroup var fleet: DeviceBenchOptions
 
     @OptionGroup var output: Bench.Output
 
@@ -46,7 +43,8 @@ struct BenchVariables: AsyncParsableCommand {
         benchmark.devices = devices
         benchmark.connections = connections
         benchmark.duration = duration
-        benchmark.keyFile = keyFile ?? DeviceIdentityFile.defaultPath
+        benchmark.keyFile = fleet.resolvedKeyFile
+        benchmark.sync = fleet.sync
         output.print(try await benchmark.run())
     }
 }
