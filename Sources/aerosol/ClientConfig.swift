@@ -46,7 +46,8 @@ struct ClientConfig: Equatable {
         let data = Data((JSONValue.object(members).serialized + "\n").utf8)
         // Write to a private temporary file, then rename, so the token is never world-readable.
         let temporary = path + ".tmp"
-        FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600])
+        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600])
+        else { throw CLIError("cannot write \(temporary)") }
         guard rename(temporary, path) == 0 else { throw CLIError("cannot write \(path)") }
     }
 }
