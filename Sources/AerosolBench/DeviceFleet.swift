@@ -83,6 +83,24 @@ public struct DeviceFleet: Sendable {
 }
 
 extension DeviceFleet {
+    /// Waits until every device has connected or failed, and returns the counters then.
+    ///
+    /// - Throws: ``BenchError`` when that takes more than `limit` seconds from `start`
+    ///   (``MonotonicClock`` nanoseconds); a task group whose body throws it cancels the fleet.
+    public func settled(since start: UInt64, within limit: Double) async throws -> Progress.Snapshot {
+        var progress = self.progress.snapshot
+        while progress.connected + progress.failed < identities.count {
+            guard MonotonicClock.seconds(since: start) < limit else {
+                throw BenchError(
+                    "only \(progress.connected) of \(identities.count) devices connected within \(Int(limit)) s"
+                )
+            }
+            try await Task.sleep(for: .milliseconds(20))
+            progress = self.progress.snapshot
+        }
+        return progress
+    }
+
     /// The fleet's counters, safe to read from any task.
     public final class Progress: Sendable {
         /// The counters at one moment.

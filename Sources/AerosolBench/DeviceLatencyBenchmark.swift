@@ -142,16 +142,10 @@ public struct DeviceLatencyBenchmark: Sendable {
                     try await Task.sleep(for: .seconds(3600))
                 }
             }
-            let start = MonotonicClock.nanoseconds()
-            var progress = fleet.progress.snapshot
-            while progress.connected + progress.failed < count {
-                guard MonotonicClock.seconds(since: start) < Double(count) / 50 + 60 else {
-                    group.cancelAll()
-                    throw BenchError("only \(progress.connected) of \(count) devices connected")
-                }
-                try await Task.sleep(for: .milliseconds(20))
-                progress = fleet.progress.snapshot
-            }
+            var progress = try await fleet.settled(
+                since: MonotonicClock.nanoseconds(),
+                within: Double(count) / 50 + 60
+            )
             signal.fire(at: .now + .milliseconds(500))
             let cpu = (
                 server.cpuSeconds, ProcessCPU.seconds(), ProcessCPU.machineBusySeconds(), MonotonicClock.nanoseconds()

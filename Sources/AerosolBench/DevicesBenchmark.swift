@@ -160,16 +160,7 @@ public struct DevicesBenchmark: Sendable {
                 }
             }
             // Every device connected or failed; the timeout allows 50 handshakes a second.
-            let limit = Double(count) / 50 + 60
-            var progress = fleet.progress.snapshot
-            while progress.connected + progress.failed < count {
-                guard MonotonicClock.seconds(since: start) < limit else {
-                    group.cancelAll()
-                    throw BenchError("only \(progress.connected) of \(count) devices connected within \(Int(limit)) s")
-                }
-                try await Task.sleep(for: .milliseconds(20))
-                progress = fleet.progress.snapshot
-            }
+            let progress = try await fleet.settled(since: start, within: Double(count) / 50 + 60)
             let serverSeconds = server.cpuSeconds - serverCPU
             let benchSeconds = ProcessCPU.seconds() - benchCPU
             let machineSeconds = ProcessCPU.machineBusySeconds() - machineCPU

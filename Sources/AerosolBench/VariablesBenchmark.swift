@@ -110,16 +110,10 @@ public struct VariablesBenchmark: Sendable {
                 // Devices stay connected, answering, until the benchmark ends.
                 await fleet.run { _, _ in try await Task.sleep(for: .seconds(3600)) }
             }
-            let start = MonotonicClock.nanoseconds()
-            var progress = fleet.progress.snapshot
-            while progress.connected + progress.failed < ids.count {
-                guard MonotonicClock.seconds(since: start) < Double(ids.count) / 20 + 60 else {
-                    group.cancelAll()
-                    throw BenchError("only \(progress.connected) of \(ids.count) devices connected")
-                }
-                try await Task.sleep(for: .milliseconds(20))
-                progress = fleet.progress.snapshot
-            }
+            let progress = try await fleet.settled(
+                since: MonotonicClock.nanoseconds(),
+                within: Double(ids.count) / 20 + 60
+            )
             // Every device has described itself: one read each must succeed before timing.
             let warm = try await WireConnection.connect(port: port)
             for id in ids {
