@@ -105,7 +105,10 @@ extension Device {
     }
 
     /// `variables` as the API shows it: an object sorted by name.
-    public var variablesJSON: JSONValue {
+    public var variablesJSON: JSONValue { Self.variablesJSON(variables) }
+
+    /// Variables (name → API type) as the API shows them: an object sorted by name.
+    public static func variablesJSON(_ variables: [String: String]) -> JSONValue {
         .object(variables.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })
     }
 

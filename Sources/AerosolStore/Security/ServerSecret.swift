@@ -56,6 +56,6 @@ public struct ServerSecret: Sendable {
             outputByteCount: 32
         )
         let code = HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: derived)
-        return code.map { String(format: "%02x", $0) }.joined()
+        return TokenHasher.hex(code)
     }
 }

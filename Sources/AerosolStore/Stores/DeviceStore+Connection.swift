@@ -53,7 +53,7 @@ extension DeviceStore {
     /// its variables with their API types.
     public func described(id: String, functions: [String], variables: [String: String]) async throws {
         let functionsJSON = JSONValue.array(functions.map { .string($0) }).serialized
-        let variablesJSON = Device(id: id, variables: variables, createdAt: Date()).variablesJSON.serialized
+        let variablesJSON = Device.variablesJSON(variables).serialized
         try await database.write { sql in
             try await sql.raw(
                 """
