@@ -294,14 +294,21 @@ struct DeviceRequestLiveTests {
             let listener = try TestDeviceIdentity()
             let stranger = try TestDeviceIdentity()
             try await GatewayLiveTests.provision(listener, on: server, token: ada)
-            try await GatewayLiveTests.provision(stranger, on: server, token: eve)
-            // Both devices are in Ada's product; the second one is Eve's.
+            // Both devices are in Ada's product; the second one is nobody's (a product device,
+            // provisioned by a member).
             _ = try await server.form(
                 .POST,
                 "/v1/products/fleet/devices",
                 token: ada,
                 [("ids[]", listener.hex), ("ids[]", stranger.hex)]
             )
+            let provisioned = try await server.form(
+                .POST,
+                "/v1/provisioning/\(stranger.hex)",
+                token: ada,
+                [("publicKey", stranger.publicKey.pemRepresentation)]
+            )
+            #expect(provisioned.status == 200)
             try await listener.simulator(dataDirectory: server.dataDirectory).run(
                 host: "127.0.0.1",
                 port: server.devicePort
@@ -321,7 +328,14 @@ struct DeviceRequestLiveTests {
                 try await server.publish("spark/mine", "yes", token: ada)
                 #expect(await received.next() == ReceivedEvent(name: "spark/mine", data: "yes"))
 
-                // Ada releases the device; Eve claims it: from then on Eve's events arrive, not Ada's.
+                // Ada takes the device out of her product and releases it; Eve claims it: from
+                // then on Eve's events arrive, not Ada's.
+                let removed = try await server.request(
+                    .DELETE,
+                    "/v1/products/fleet/devices/\(listener.hex)",
+                    headers: [("Authorization", "Bearer \(ada)")]
+                )
+                #expect(removed.status == 204)
                 let released = try await server.request(
                     .DELETE,
                     "/v1/devices/\(listener.hex)",

@@ -31,6 +31,11 @@ struct DeviceRoutes {
                 return .json(.object([("ok", .bool(true)), ("deviceID", .string(id)), ("claimed", .bool(true))]))
             case .ownedByAnother:
                 throw APIError.resource(.forbidden, "Device \(id) is claimed by another user")
+            case .inOthersProduct:
+                throw APIError.resource(
+                    .forbidden,
+                    "Device \(id) belongs to a product you are not a member of; a member of the product may claim it"
+                )
             }
         }
         routes.on(.get, "/v1/devices/:device") { request, context in

@@ -45,7 +45,11 @@ struct ProductRoutes {
                 throw APIError.badRequest("ids is required: a list of device IDs (24 hex characters)")
             }
             guard ids.count <= 1000 else { throw APIError.badRequest("at most 1000 device IDs per request") }
-            let result = try await cloud.devices.add(ids: ids.map { $0.lowercased() }, toProduct: product.id)
+            let result = try await cloud.devices.add(
+                ids: ids.map { $0.lowercased() },
+                toProduct: product.id,
+                by: caller.userID
+            )
             cloud.gateway.scopeChanged(deviceIDs: result.updated)
             let strings = { (ids: [String]) in JSONValue.array(ids.map { .string($0) }) }
             return .json(

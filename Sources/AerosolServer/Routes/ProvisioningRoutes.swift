@@ -6,8 +6,9 @@ import Hummingbird
 /// `POST /v1/provisioning/:deviceID`: stores a device's public key (`publicKey`, PEM) so the
 /// device gateway accepts its handshake (docs/devices.md).
 ///
-/// Anyone signed in may provision an unclaimed device that has no key yet; replacing a key, or
-/// provisioning a claimed device, is for the device's owner only.
+/// Who may set a key is decided by ``DeviceKeyStore/provision(deviceID:publicKeyPEM:by:equivalent:)``:
+/// the device's owner; for a product device nobody owns, the product's members; for a device
+/// nobody holds, anyone signed in, who then owns it.
 struct ProvisioningRoutes {
     let cloud: Cloud
 
@@ -29,17 +30,18 @@ struct ProvisioningRoutes {
             } catch {
                 throw APIError.badRequest("publicKey is not an RSA public key in PEM (BEGIN PUBLIC KEY)")
             }
-            let keys = DeviceKeyStore(database: cloud.database)
-            let owner = try await cloud.devices.find(id: id)?.ownerID
-            if let owner, owner != caller.userID {
+            let result = try await DeviceKeyStore(database: cloud.database).provision(
+                deviceID: id,
+                publicKeyPEM: key.pemRepresentation,
+                by: caller.userID,
+                equivalent: { stored in (try? DevicePublicKey(pemRepresentation: stored)) == key }
+            )
+            guard case .provisioned(let claimed, let replaced) = result else {
                 throw APIError.permissionDenied(baseURL: cloud.baseURL)
             }
-            if owner == nil, let existing = try await keys.publicKey(deviceID: id),
-                (try? DevicePublicKey(pemRepresentation: existing)) != key
-            {
-                throw APIError.permissionDenied(baseURL: cloud.baseURL)
-            }
-            try await keys.provision(deviceID: id, publicKeyPEM: key.pemRepresentation)
+            // A connection made with the old key must not outlive it.
+            if replaced { cloud.gateway.disconnect(deviceID: id) }
+            if claimed { cloud.gateway.scopeChanged(deviceIDs: [id]) }
             return .json(.object([("ok", .bool(true)), ("deviceID", .string(id))]))
         }
     }

@@ -42,19 +42,26 @@ public struct DeviceStore: Sendable {
         case claimed
         /// Another user owns it.
         case ownedByAnother
+        /// It belongs to a product the caller is not a member of: only the product's members
+        /// may claim its devices.
+        case inOthersProduct
     }
 
-    /// Claims `id` for `userID`, registering the device if the cloud has not seen it.
+    /// Claims `id` for `userID`, registering the device if the cloud has not seen it. A device
+    /// another user owns, or one in a product `userID` is not a member of, is refused.
     public func claim(id: String, userID: String) async throws -> ClaimResult {
         try await database.transaction { sql in
-            if let row = try await sql.raw("SELECT owner_id FROM devices WHERE id = \(bind: id)").first() {
+            if let row = try await sql.raw("SELECT owner_id, product_id FROM devices WHERE id = \(bind: id)").first() {
                 let owner = try row.decode(column: "owner_id", as: String?.self)
-                if let owner, owner != userID { return .ownedByAnother }
-                if owner == nil {
-                    try await sql.raw(
-                        "UPDATE devices SET owner_id = \(bind: userID), name = NULL WHERE id = \(bind: id)"
-                    ).run()
+                if let owner { return owner == userID ? .claimed : .ownedByAnother }
+                if let productID = try row.decode(column: "product_id", as: Int?.self),
+                    try await !ProductStore.isMember(sql, productID: productID, userID: userID)
+                {
+                    return .inOthersProduct
                 }
+                try await sql.raw(
+                    "UPDATE devices SET owner_id = \(bind: userID), name = NULL WHERE id = \(bind: id)"
+                ).run()
                 return .claimed
             }
             let now = Timestamp.milliseconds(Date())
@@ -65,10 +72,13 @@ public struct DeviceStore: Sendable {
         }
     }
 
-    /// Releases a claimed device (its name goes with the claim).
+    /// Releases a claimed device (its name goes with the claim). A device that no product holds
+    /// either forgets its key too: the key went with the claim, so the next owner provisions
+    /// the device again and nobody's old key rides under a new claim.
     public func unclaim(id: String) async throws {
-        try await database.write { sql in
+        try await database.transaction { sql in
             try await sql.raw("UPDATE devices SET owner_id = NULL, name = NULL WHERE id = \(bind: id)").run()
+            try await Self.forgetKeyIfUnheld(sql, id: id)
         }
     }
 
@@ -102,14 +112,15 @@ public struct DeviceStore: Sendable {
         public var updated: [String] = []
         /// Devices that were already in this product.
         public var existing: [String] = []
-        /// Devices that belong to another product and were left there.
+        /// Devices that belong to another product or are claimed by another user, left as they were.
         public var nonmember: [String] = []
         /// Ids that are not device ids.
         public var invalid: [String] = []
     }
 
-    /// Adds devices to a product, registering ids the cloud has not seen.
-    public func add(ids: [String], toProduct productID: Int) async throws -> ImportResult {
+    /// Adds devices to a product on behalf of `userID` (a member of it), registering ids the
+    /// cloud has not seen. A device another user has claimed stays out: its owner adds it.
+    public func add(ids: [String], toProduct productID: Int, by userID: String) async throws -> ImportResult {
         var result = ImportResult()
         let now = Timestamp.milliseconds(Date())
         try await database.transaction { sql in
@@ -118,10 +129,14 @@ public struct DeviceStore: Sendable {
                     result.invalid.append(id)
                     continue
                 }
-                if let row = try await sql.raw("SELECT product_id FROM devices WHERE id = \(bind: id)").first() {
+                if let row = try await sql.raw("SELECT product_id, owner_id FROM devices WHERE id = \(bind: id)")
+                    .first()
+                {
+                    let owner = try row.decode(column: "owner_id", as: String?.self)
                     switch try row.decode(column: "product_id", as: Int?.self) {
                     case productID?: result.existing.append(id)
                     case .some: result.nonmember.append(id)
+                    case nil where owner != nil && owner != userID: result.nonmember.append(id)
                     case nil:
                         try await sql.raw("UPDATE devices SET product_id = \(bind: productID) WHERE id = \(bind: id)")
                             .run()
@@ -138,13 +153,25 @@ public struct DeviceStore: Sendable {
         return result
     }
 
-    /// Removes a device from its product.
+    /// Removes a device from its product (a device nobody has claimed forgets its key, as in
+    /// ``unclaim(id:)``).
     public func remove(id: String, fromProduct productID: Int) async throws {
-        try await database.write { sql in
+        try await database.transaction { sql in
             try await sql.raw(
                 "UPDATE devices SET product_id = NULL WHERE id = \(bind: id) AND product_id = \(bind: productID)"
             ).run()
+            try await Self.forgetKeyIfUnheld(sql, id: id)
         }
+    }
+
+    /// Deletes the key of a device that neither a user nor a product holds.
+    static func forgetKeyIfUnheld(_ sql: any SQLDatabase, id: String) async throws {
+        try await sql.raw(
+            """
+            DELETE FROM device_keys WHERE device_id = \(bind: id) AND EXISTS
+            (SELECT 1 FROM devices WHERE id = \(bind: id) AND owner_id IS NULL AND product_id IS NULL)
+            """
+        ).run()
     }
 
     /// One page of a product's devices, with the total count; filters are optional.

@@ -82,7 +82,12 @@ public struct ProductStore: Sendable {
 
     /// Whether `userID` is a member of the product.
     public func isMember(productID: Int, userID: String) async throws -> Bool {
-        try await database.sql.raw(
+        try await Self.isMember(database.sql, productID: productID, userID: userID)
+    }
+
+    /// ``isMember(productID:userID:)`` inside a transaction.
+    static func isMember(_ sql: any SQLDatabase, productID: Int, userID: String) async throws -> Bool {
+        try await sql.raw(
             "SELECT 1 AS one FROM product_members WHERE product_id = \(bind: productID) AND user_id = \(bind: userID)"
         ).first() != nil
     }

@@ -14,6 +14,12 @@ extension DeviceGateway {
         for id in deviceIDs { context.registry.link(id)?.refreshScope() }
     }
 
+    /// Closes the device's connection, if it has one (its key was replaced: the device must
+    /// prove the new key with a new handshake).
+    public func disconnect(deviceID: String) {
+        context.registry.link(deviceID)?.close()
+    }
+
     /// Reads a variable and decodes it by the type the device declared.
     ///
     /// - Throws: ``GatewayError`` `.notConnected`, `.unknownVariable`, `.timedOut`, `.busy`,
