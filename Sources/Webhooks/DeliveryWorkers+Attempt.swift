@@ -113,6 +113,16 @@ extension DeliveryWorkers {
             // The outbox row is unchanged: look at it again shortly.
             retryAt = clock.now.addingTimeInterval(1)
         }
+        // A response topic rendered from templates can hold anything; one that would not be a
+        // valid name (a line break from the response, say) is not published.
+        drafts.removeAll { draft in
+            guard let refusal = EventName.problem(with: draft.name, from: .webhookResponse) else { return false }
+            logger.warning(
+                "webhook response event not published: its name is invalid",
+                metadata: ["webhook.id": "\(hook.id)", "reason": "\(refusal)"]
+            )
+            return true
+        }
         do {
             _ = try await log.append(drafts)
         } catch {

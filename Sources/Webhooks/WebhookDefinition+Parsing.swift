@@ -13,9 +13,7 @@ extension WebhookDefinition {
         guard let event = try fields.string("event", "eventName"), !event.isEmpty else {
             throw WebhookError.invalid("event is required: the event name prefix that triggers the webhook")
         }
-        guard event.utf8.count <= 64 else {
-            throw WebhookError.invalid("event must have at most 64 characters (got \(event.utf8.count))")
-        }
+        if let problem = EventName.problem(withPrefix: event, what: "event") { throw WebhookError.invalid(problem) }
         guard let urlText = try fields.string("url")?.trimmingCharacters(in: .whitespaces), !urlText.isEmpty else {
             throw WebhookError.invalid("url is required: the address to call")
         }

@@ -37,7 +37,7 @@ struct PublishTests {
                 ),
                 (
                     [("name", "bad\nname")],
-                    #"{"ok":false,"error":"Event name may contain only printable ASCII characters"}"#
+                    #"{"ok":false,"error":"Event name may contain only printable ASCII characters (no line breaks or control characters)"}"#
                 ),
                 (
                     [("name", "big"), ("data", String(repeating: "d", count: 1025))],

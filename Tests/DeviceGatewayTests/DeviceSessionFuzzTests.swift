@@ -1,3 +1,4 @@
+import AerosolModels
 import CoAP
 import DeviceGateway
 import DeviceProtocol
@@ -100,12 +101,15 @@ import Testing
                         onlines += 1
                     case .publish(let event, let acknowledgement):
                         #expect(online, "a publish before Hello")
-                        #expect((1...64).contains(event.name.utf8.count))
+                        #expect(EventName.isValid(event.name, from: .device), "published \(event.name)")
                         #expect((event.data?.utf8.count ?? 0) <= settings.maxEventDataBytes)
                         if let acknowledgement {
                             #expect(acknowledgement.messageID == decoded?.messageID)
                         }
                         publishes += 1
+                    case .refusedEvent(let name, _):
+                        // Logged as it was refused: never a line break in a log line.
+                        #expect(!name.utf8.contains { $0 < 0x20 })
                     case .described, .subscribe:
                         #expect(online, "a Describe or subscription before Hello")
                     case .complete:

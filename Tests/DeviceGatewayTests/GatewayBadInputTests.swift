@@ -87,6 +87,29 @@ struct GatewayBadInputTests {
         }
     }
 
+    /// A device could write its own SSE lines into everyone's stream through its event name
+    /// (a forged `id:` that makes clients skip events on resume, a `retry:` of a day, a whole
+    /// event with another device's `coreid`), and fake the cloud's `spark/status`.
+    @Test func eventNamesThatCouldForgeFramesOrCloudEventsAreRefused() async throws {
+        try await Self.withGoodDevice { scene in
+            let forged = "x\n\nid: 999999\nretry: 86400000\nevent: forged\ndata: {\"coreid\":\"0\"}"
+            #expect(try await scene.good.publish(forged, data: "1") == .badRequest)
+            #expect(try await scene.good.publish("tab\there", data: "1") == .badRequest)
+            #expect(try await scene.good.publish("spark/status", data: "offline") == .badRequest)
+            #expect(try await scene.good.publish("spark/flash/status", data: "success") == .badRequest)
+            #expect(try await scene.good.publish("Particle/anything", data: "1") == .badRequest)
+            // Device OS's own system events still pass.
+            #expect(try await scene.good.publish("spark/device/last_reset", data: "pin_reset") == .empty)
+            #expect(try await scene.good.publish("after-the-forgeries", data: "ok") == .empty)
+            let text = try await scene.stream.read(until: { $0.contains("event: after-the-forgeries\n") })
+            #expect(!text.contains("forged"))
+            #expect(!text.contains("999999"))
+            #expect(!text.contains("retry:"))
+            #expect(!text.contains("offline"))
+            #expect(text.contains("event: spark/device/last_reset\n"))
+        }
+    }
+
     @Test func garbageBeforeTheHandshakeIsClosed() async throws {
         try await Self.withGoodDevice { scene in
             // An HTTP request where the RSA block belongs, after reading the nonce.

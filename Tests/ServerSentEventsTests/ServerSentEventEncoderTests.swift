@@ -9,10 +9,10 @@ struct ServerSentEventEncoderTests {
         #expect(bytes == "event: temperature\ndata: 25.34\n\n")
     }
 
-    @Test("Fields are written in the order id, event, retry, data")
+    @Test("Fields are written in the order event, data, id, retry (Aerosol's streams)")
     func fieldOrder() {
         let bytes = ServerSentEventEncoder.encode(ServerSentEvent(event: "a", data: "x", id: "42", retry: 2000))
-        #expect(bytes == "id: 42\nevent: a\nretry: 2000\ndata: x\n\n")
+        #expect(bytes == "event: a\ndata: x\nid: 42\nretry: 2000\n\n")
     }
 
     @Test("An unnamed event has only data lines")
@@ -40,7 +40,19 @@ struct ServerSentEventEncoderTests {
     @Test("Line ends in an event name or id are replaced by spaces")
     func sanitizedFields() {
         let bytes = ServerSentEventEncoder.encode(ServerSentEvent(event: "a\nb\r\nc", data: "x", id: "1\r2"))
-        #expect(bytes == "id: 1 2\nevent: a b c\ndata: x\n\n")
+        #expect(bytes == "event: a b c\ndata: x\nid: 1 2\n\n")
+    }
+
+    @Test("A forged frame in a name cannot escape its line: the parser sees one event")
+    func forgedFrame() {
+        let name = "x\n\nid: 999999\nretry: 86400000\nevent: forged\ndata: {}"
+        let bytes = ServerSentEventEncoder.encode(ServerSentEvent(event: name, data: "{}", id: "7"))
+        #expect(bytes.utf8.filter { $0 == 0x0A }.count == 4)
+        var parser = ServerSentEventParser()
+        let events = parser.feed(bytes)
+        #expect(events.count == 1)
+        #expect(events.first?.id == "7")
+        #expect(events.first?.retry == nil)
     }
 
     @Test("Comments are one line per line of text")

@@ -113,12 +113,7 @@ struct EventRoutes {
     func draft(_ fields: RequestFields, userID: String?, productID: Int?) throws -> EventDraft {
         guard fields.has("name") else { throw APIError.badRequest("name is required: the event name") }
         guard let name = fields.text("name") else { throw APIError.badRequest("name must be a string") }
-        guard (1...64).contains(name.utf8.count) else {
-            throw APIError.badRequest("Event name must have 1 to 64 characters (got \(name.utf8.count))")
-        }
-        guard name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
-            throw APIError.badRequest("Event name may contain only printable ASCII characters")
-        }
+        if let problem = EventName.problem(with: name, from: .api) { throw APIError.badRequest(problem) }
         let data = fields.string("data")
         let limit = cloud.configuration.maxEventDataBytes
         if let data, data.utf8.count > limit {

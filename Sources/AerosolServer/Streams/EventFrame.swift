@@ -1,5 +1,6 @@
 import AerosolModels
 import NIOCore
+import ServerSentEvents
 
 /// The bytes of the event streams (spec §5.4): `:ok` first, then per event an `event:` line,
 /// one `data:` line of single-line JSON and, beyond the original, an `id:` line, each with one
@@ -10,19 +11,13 @@ enum EventFrame {
     /// The keepalive comment written after a silence.
     static let keepalive = ByteBuffer(string: ":keepalive\n")
 
-    /// One event: `event: <name>\ndata: <json>\nid: <id>\n\n`.
+    /// One event: `event: <name>\ndata: <json>\nid: <id>\n\n`, through the one SSE encoder, so
+    /// that no name can break its line (names are checked before they reach the log too).
     static func encode(_ event: Event, productFormat: Bool) -> ByteBuffer {
         let json = productFormat ? event.productJSON : event.sandboxJSON
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(json.utf8.count + event.name.utf8.count + 40)
-        buffer.writeStaticString("event: ")
-        buffer.writeString(event.name)
-        buffer.writeStaticString("\ndata: ")
-        buffer.writeString(json)
-        buffer.writeStaticString("\nid: ")
-        buffer.writeString(String(event.id))
-        buffer.writeStaticString("\n\n")
-        return buffer
+        return ByteBuffer(
+            string: ServerSentEventEncoder.encode(ServerSentEvent(event: event.name, data: json, id: String(event.id)))
+        )
     }
 
     /// A comment saying why the server ended the stream, written just before it closes.

@@ -241,6 +241,8 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
                 "device skipped message IDs",
                 metadata: ["coap.expected_id": "\(expected)", "coap.received_id": "\(received)"]
             )
+        case .refusedEvent(let name, let reason):
+            logger.info("device event refused", metadata: ["event.name": "\(name)", "reason": "\(reason)"])
         case .close(let reason):
             close(reason)
         }

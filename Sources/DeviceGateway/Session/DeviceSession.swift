@@ -1,3 +1,4 @@
+import AerosolModels
 import CoAP
 import DeviceProtocol
 import Foundation
@@ -30,6 +31,8 @@ public struct DeviceSession: Sendable {
         case complete(token: UInt8, DeviceResponse)
         /// The device skipped message IDs (§4): worth a log line, never a close.
         case messageIDGap(expected: UInt16, received: UInt16)
+        /// A device event was refused (bad or reserved name, too much data): worth a log line.
+        case refusedEvent(name: String, reason: String)
         /// Close the connection, logging `reason`.
         case close(reason: String)
     }
@@ -186,8 +189,17 @@ public struct DeviceSession: Sendable {
     private mutating func event(_ message: CoAPMessage, at now: ContinuousClock.Instant) -> [Action] {
         let confirmable = message.type == .confirmable
         let name = Self.nameAfterLetter(message)
-        guard (1...64).contains(name.utf8.count), message.payload.count <= self.maxEventDataBytes else {
-            return confirmable ? [.send(message.acknowledgement(code: .badRequest))] : []
+        var problem = EventName.problem(with: name, from: .device)
+        if problem == nil, message.payload.count > self.maxEventDataBytes {
+            problem = "Event data is \(message.payload.count) bytes; the limit is \(self.maxEventDataBytes)"
+        }
+        if let problem {
+            // Logged with a printable name: the raw one may hold the line breaks that got it refused.
+            let shown = String(
+                name.unicodeScalars.prefix(64).map { $0.isASCII && $0.value >= 0x20 ? Character($0) : "?" }
+            )
+            let refusal = Action.refusedEvent(name: shown, reason: problem)
+            return confirmable ? [.send(message.acknowledgement(code: .badRequest)), refusal] : [refusal]
         }
         guard self.limiter.take(at: now) else {
             self.throttledCount += 1
