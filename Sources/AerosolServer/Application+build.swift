@@ -89,7 +89,7 @@ public func buildApplication(
 
     let router = Router()
     let table = SharedRouteTable()
-    router.add(middleware: ErrorMiddleware(routes: table))
+    router.add(middleware: ErrorMiddleware(routes: table, bodyLimit: configuration.maxRequestBodyBytes))
     let routes = RouteRegistrar(router: router, table: table)
     routes.on(.get, "/healthz") { _, _ in
         .json(
@@ -121,7 +121,7 @@ public func buildApplication(
                 responder: applicationResponder,
                 router: responder,
                 bus: bus,
-                configuration: HTTP1Channel.Configuration()
+                configuration: HTTP1Channel.Configuration(idleTimeout: TimeAmount(configuration.idleTimeout))
             )
         },
         configuration: .init(address: .hostname(host, port: configuration.port), serverName: nil),

@@ -17,6 +17,10 @@ public struct Configuration: Sendable {
     public var maxEventDataBytes = 1024
     /// The largest request body accepted, in bytes (default 64 KiB).
     public var maxRequestBodyBytes = 64 * 1024
+    /// How long a connection may stay idle, or take between two parts of a request, before it
+    /// is closed (default 30 s): a client that never sends a request, never finishes its
+    /// headers or trickles them (slowloris) cannot hold a connection longer.
+    public var idleTimeout: Duration = .seconds(30)
     /// How long events are kept for replay (default 24 hours).
     public var retentionAge: Duration = .seconds(86_400)
     /// How many events are kept for replay at most (default 1,000,000).

@@ -109,6 +109,11 @@ extension APIError {
         info: "Reload the console page; requests signed in by cookie must send X-CSRF-Token"
     )
 
+    /// A body above the limit; the connection closes after it (the rest of the body is not read).
+    static func bodyTooLarge(limit: Int) -> APIError {
+        resource(.contentTooLarge, "Request body too large: the limit is \(limit) bytes").with(.connection, "close")
+    }
+
     static func badRequest(_ message: String) -> APIError { resource(.badRequest, message) }
     static func notFound(_ message: String) -> APIError { resource(.notFound, message) }
 }

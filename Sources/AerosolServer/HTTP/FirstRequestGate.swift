@@ -56,6 +56,10 @@ final class FirstRequestGate: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let opening: EventLoopPromise<Opening?>
     private let idleTimeout: TimeAmount?
+    /// Closes a connection whose first request is not complete within `idleTimeout` (one that
+    /// never sends a byte, headers never finished, slowloris); Hummingbird's own timer takes
+    /// over once the connection is handed to it.
+    private var firstRequestTimer: Scheduled<Void>?
     private let logger: Logger
     private var head: HTTPRequest?
     private var decided = false
@@ -70,6 +74,29 @@ final class FirstRequestGate: ChannelDuplexHandler, RemovableChannelHandler {
         self.opening = opening
         self.idleTimeout = idleTimeout
         self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { startTimer(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startTimer(context: context)
+        context.fireChannelActive()
+    }
+
+    private func startTimer(context: ChannelHandlerContext) {
+        guard let idleTimeout, firstRequestTimer == nil, !decided else { return }
+        firstRequestTimer = context.eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) { [self] in
+            guard !self.decided else { return }
+            self.logger.debug("closing a connection whose first request did not arrive in time")
+            context.close(promise: nil)
+        }
+    }
+
+    private func stopTimer() {
+        firstRequestTimer?.cancel()
+        firstRequestTimer = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -101,17 +128,26 @@ final class FirstRequestGate: ChannelDuplexHandler, RemovableChannelHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent {
-            if held.isEmpty {
+            // Before a whole request has arrived there is nothing to answer: close at once, or
+            // a connection that sent half a request (or nothing) would hold up the shutdown.
+            if !decided {
                 context.close(promise: nil)
             } else {
                 quiesced = true
             }
             return
         }
+        if case ChannelEvent.inputClosed = event, !decided {
+            // The client closed its side before a whole request: nothing will ever be decided,
+            // so close ours (holding the event would leave the socket in CLOSE-WAIT forever).
+            context.close(promise: nil)
+            return
+        }
         held.append(.event(event))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        stopTimer()
         if !decided {
             decided = true
             opening.succeed(nil)
@@ -120,6 +156,7 @@ final class FirstRequestGate: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        stopTimer()
         if !decided {
             decided = true
             opening.succeed(nil)
@@ -162,6 +199,7 @@ final class FirstRequestGate: ChannelDuplexHandler, RemovableChannelHandler {
     private func decide(context: ChannelHandlerContext, streamCandidate: HTTPRequest?) {
         guard !decided else { return }
         decided = true
+        stopTimer()
         if let head = streamCandidate, head.method == .get, EventRoutes.mayBeStream(head.path ?? "") {
             opening.succeed(.stream(head))
             return

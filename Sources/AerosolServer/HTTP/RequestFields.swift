@@ -33,7 +33,7 @@ struct RequestFields: Sendable {
         do {
             buffer = try await request.collectBody(upTo: limit)
         } catch is NIOTooManyBytesError {
-            throw APIError.resource(.contentTooLarge, "Request body too large: the limit is \(limit) bytes")
+            throw APIError.bodyTooLarge(limit: limit)
         }
         guard buffer.readableBytes > 0 else { return .empty }
         let bytes = buffer.readableBytesView
@@ -42,7 +42,12 @@ struct RequestFields: Sendable {
             return try parseJSON(bytes)
         }
         if contentType.isEmpty || contentType.hasPrefix("application/x-www-form-urlencoded") {
-            return try parseForm(String(decoding: bytes, as: UTF8.self))
+            // Percent-encoded bytes must decode to UTF-8 (see `decodeFormComponent`); raw
+            // bytes must be UTF-8 too, rather than turn into replacement characters.
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw APIError.badRequest("Malformed form body: it is not UTF-8")
+            }
+            return try parseForm(text)
         }
         throw APIError.resource(
             .unsupportedMediaType,

@@ -58,6 +58,7 @@ where Router.Context == BasicRequestContext {
                 withDecoderLimitConfiguration: limits
             )
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try pipeline.addHandler(CloseAfterResponseHandler())
             let opening = channel.eventLoop.makePromise(of: FirstRequestGate.Opening?.self)
             try pipeline.addHandler(
                 FirstRequestGate(opening: opening, idleTimeout: configuration.idleTimeout, logger: logger)
@@ -173,6 +174,7 @@ where Router.Context == BasicRequestContext {
                 gate.writeAndFlush(NIOAny(HTTPResponsePart.head(head)), promise: nil)
                 pipeline.removeHandler(context: gate, promise: nil)
                 for context in [
+                    try pipeline.context(handlerType: CloseAfterResponseHandler.self),
                     try pipeline.context(handlerType: HTTP1ToHTTPServerCodec.self),
                     try pipeline.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self),
                     try pipeline.context(handlerType: HTTPResponseEncoder.self),

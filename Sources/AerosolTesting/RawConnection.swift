@@ -1,11 +1,11 @@
 import NIOCore
 import NIOPosix
 import Synchronization
-import WireClient
 
 /// A TCP connection that sends text and records every byte the server writes, undecoded:
-/// status line, headers, chunk sizes and all.
-final class RawConnection: Sendable {
+/// status line, headers, chunk sizes and all. For tests of what careless and hostile clients
+/// send: half a request, a bogus `Content-Length`, a connection that closes before a byte.
+public final class RawConnection: Sendable {
     private let channel: any Channel
     private let recorder: Recorder
 
@@ -35,7 +35,7 @@ final class RawConnection: Sendable {
     }
 
     /// Connects to the server on 127.0.0.1; `receiveBuffer` sets `SO_RCVBUF` before connecting.
-    static func connect(port: Int, receiveBuffer: Int? = nil) async throws -> RawConnection {
+    public static func connect(port: Int, receiveBuffer: Int? = nil) async throws -> RawConnection {
         let recorder = Recorder()
         var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
@@ -50,35 +50,46 @@ final class RawConnection: Sendable {
     }
 
     /// A `GET` with `Host` and, if given, a bearer token, as curl would send it.
-    static func get(_ path: String, token: String?) -> String {
+    public static func get(_ path: String, token: String?) -> String {
         var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         if let token { request += "Authorization: Bearer \(token)\r\n" }
         return request + "\r\n"
     }
 
-    func send(_ text: String) async throws {
+    /// Sends `text` as it is.
+    public func send(_ text: String) async throws {
         try await channel.writeAndFlush(ByteBuffer(string: text)).get()
     }
 
+    /// Sends `bytes` as they are (for bytes that are not UTF-8).
+    public func send(bytes: [UInt8]) async throws {
+        try await channel.writeAndFlush(ByteBuffer(bytes: bytes)).get()
+    }
+
+    /// Closes our sending side: the server sees the end of its input.
+    public func finishSending() async throws {
+        try await channel.close(mode: .output).get()
+    }
+
     /// Everything received so far, as text.
-    var text: String { recorder.received.withLock { String(decoding: $0.bytes, as: UTF8.self) } }
+    public var text: String { recorder.received.withLock { String(decoding: $0.bytes, as: UTF8.self) } }
     /// Whether the server closed the connection (or its side of it).
-    var closed: Bool { recorder.received.withLock { $0.closed } }
+    public var closed: Bool { recorder.received.withLock { $0.closed } }
 
     /// Stops reading (the server's writes then fill the socket buffers).
-    func pauseReading() async throws {
+    public func pauseReading() async throws {
         try await channel.setOption(ChannelOptions.autoRead, value: false).get()
     }
 
     /// Reads again.
-    func resumeReading() async throws {
+    public func resumeReading() async throws {
         try await channel.setOption(ChannelOptions.autoRead, value: true).get()
         channel.read()
     }
 
     /// Waits until `condition` holds for the text received so far.
     @discardableResult
-    func read(until condition: (String) -> Bool, timeout: Duration = .seconds(10)) async throws -> String {
+    public func read(until condition: (String) -> Bool, timeout: Duration = .seconds(10)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while true {
             let text = self.text
@@ -89,7 +100,7 @@ final class RawConnection: Sendable {
     }
 
     /// Waits until the server closes the connection; returns everything received.
-    func readToEnd(timeout: Duration = .seconds(10)) async throws -> String {
+    public func readToEnd(timeout: Duration = .seconds(10)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while !closed {
             guard ContinuousClock.now < deadline else { throw TestFailure("not closed; received:\n\(text)") }
@@ -98,7 +109,8 @@ final class RawConnection: Sendable {
         return text
     }
 
-    func close() async {
+    /// Closes the connection.
+    public func close() async {
         try? await channel.close()
     }
 }
