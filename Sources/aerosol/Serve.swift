@@ -43,6 +43,12 @@ struct Serve: AsyncParsableCommand {
     )
     var maxEventData: Int?
 
+    @Option(
+        help:
+            "Seconds a connection may stay idle, or take between two parts of a request, before it is closed. [env: AEROSOL_IDLE_TIMEOUT] (default: 30)"
+    )
+    var idleTimeout: Double?
+
     @Option(help: "Hours of events kept for Last-Event-ID replay. [env: AEROSOL_RETENTION_HOURS] (default: 24)")
     var retentionHours: Double?
 
@@ -156,6 +162,14 @@ struct Serve: AsyncParsableCommand {
             where: (1...Configuration.eventDataLimitCeiling).contains,
             "1 to \(Configuration.eventDataLimitCeiling)"
         )
+        let idle = try EnvironmentOption.resolve(
+            idleTimeout,
+            "AEROSOL_IDLE_TIMEOUT",
+            default: 30,
+            where: { $0 > 0 && $0 <= 86_400 },
+            "more than 0 and at most 86400"
+        )
+        configuration.idleTimeout = .milliseconds(Int64(idle * 1000))
         let hours = try EnvironmentOption.resolve(
             retentionHours,
             "AEROSOL_RETENTION_HOURS",

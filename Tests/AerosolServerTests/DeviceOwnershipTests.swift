@@ -66,7 +66,12 @@ struct DeviceOwnershipTests {
             #expect(rekey.status == 403)
             // The product's member may still claim and re-key it.
             #expect(try await server.form(.POST, "/v1/devices", token: ada, [("id", Self.device)]).status == 200)
-            let own = try await server.form(.POST, "/v1/provisioning/\(Self.device)", token: ada, [("publicKey", Self.keyB)])
+            let own = try await server.form(
+                .POST,
+                "/v1/provisioning/\(Self.device)",
+                token: ada,
+                [("publicKey", Self.keyB)]
+            )
             #expect(own.status == 200)
         }
     }
