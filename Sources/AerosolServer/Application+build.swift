@@ -87,11 +87,11 @@ public func buildApplication(
         logger: logger
     )
 
-    let router = Router()
+    let router = Router(context: CloudRequestContext.self)
     let table = SharedRouteTable()
     router.add(middleware: ErrorMiddleware(routes: table, bodyLimit: configuration.maxRequestBodyBytes))
-    let routes = RouteRegistrar(router: router, table: table)
-    routes.on(.get, "/healthz") { _, _ in
+    let routes = RouteRegistrar(router: router, table: table, cloud: cloud)
+    routes.on(.get, "/healthz", .anyone) { _, _ in
         .json(
             .object([
                 ("ok", .bool(true)),
@@ -136,7 +136,9 @@ public func buildApplication(
                 "aerosol listening on http://\(host):\(port)",
                 metadata: ["data.dir": "\(files.path)", "event.last_id": "\(log.latestID)"]
             )
-            await onServerRunning(RunningServer(port: port, log: log, devicePort: gateway.port))
+            await onServerRunning(
+                RunningServer(port: port, log: log, devicePort: gateway.port, routes: table.routes)
+            )
         },
         logger: logger
     )

@@ -42,12 +42,6 @@ struct Cloud: Sendable {
         for hash in hashes { bus.endSubscriptions(tokenHash: hash, reason: .revoked) }
     }
 
-    /// Reads the body and authenticates the request by its one token (header, query or form
-    /// body); the body is read on every method so that a body token on GET gets its 400.
-    func authorize(_ request: inout Request) async throws -> (caller: Caller, fields: RequestFields) {
-        let fields = try await fields(&request)
-        return (try await auth.authenticate(request, fields: fields), fields)
-    }
 }
 
 /// The port the server listens on, set once it is bound.

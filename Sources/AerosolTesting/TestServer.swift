@@ -20,6 +20,8 @@ public struct TestServer: Sendable {
     /// The running server's event log (to publish as a device would).
     public let log: EventLog
     public let group: ServiceGroup
+    /// Every route of the API, as registered.
+    public let routes: [RegisteredRoute]
 
     /// Starts a graceful shutdown, as SIGTERM does.
     public func shutdown() async {
@@ -104,7 +106,8 @@ public struct TestServer: Sendable {
                 devicePort: running.devicePort,
                 dataDirectory: directory,
                 log: running.log,
-                group: group
+                group: group,
+                routes: running.routes
             )
             do {
                 let result = try await body(server)

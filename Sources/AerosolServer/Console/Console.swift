@@ -17,11 +17,11 @@ struct Console: Sendable {
     static let loginCookie = "aerosol_login"
 
     func register(_ routes: RouteRegistrar) {
-        routes.on(.get, "/") { _, _ in .redirect(to: "/console") }
-        routes.on(.get, "/console") { request, _ in
+        routes.on(.get, "/", .anyone) { _, _ in .redirect(to: "/console") }
+        routes.on(.get, "/console", .anyone) { request, _ in
             await user(request) == nil ? .redirect(to: "/console/login") : .redirect(to: "/console/events")
         }
-        routes.on(.get, "/console/static/:file") { _, context in
+        routes.on(.get, "/console/static/:file", .anyone) { _, context in
             guard let asset = views.assets[try context.parameters.require("file")] else {
                 throw APIError.notFound("No such console file")
             }
@@ -31,12 +31,12 @@ struct Console: Sendable {
                 body: .init(byteBuffer: asset.bytes)
             )
         }
-        routes.on(.get, "/console/login") { request, _ in
+        routes.on(.get, "/console/login", .anyone) { request, _ in
             if await user(request) != nil { return .redirect(to: "/console/events") }
             return signInPage(request, error: nil, email: "")
         }
-        routes.on(.post, "/console/login") { request, context in try await signIn(request, logger: context.logger) }
-        routes.on(.post, "/console/logout") { request, _ in try await signOut(request) }
+        routes.on(.post, "/console/login", .anyone) { request, context in try await signIn(request, logger: context.logger) }
+        routes.on(.post, "/console/logout", .session) { request, _ in try await signOut(request) }
         ConsolePages(console: self).register(routes)
     }
 

@@ -29,7 +29,7 @@ struct ConsolePages: Sendable {
             try await integration(user, try context.parameters.decoded("id"), request: request)
         }
         page(routes, "/console/tokens") { user, _, _ in try await tokens(user, created: nil) }
-        routes.on(.post, "/console/tokens") { request, _ in
+        routes.on(.post, "/console/tokens", .session) { request, _ in
             var request = request
             let fields = try await cloud.fields(&request)
             guard let user = await console.user(request) else { return .redirect(to: "/console/login") }
@@ -43,7 +43,7 @@ struct ConsolePages: Sendable {
             )
             return .html(try await tokens(user, created: issued.accessToken))
         }
-        routes.on(.post, "/console/tokens/revoke") { request, _ in
+        routes.on(.post, "/console/tokens/revoke", .session) { request, _ in
             var request = request
             let fields = try await cloud.fields(&request)
             guard let user = await console.user(request) else { return .redirect(to: "/console/login") }
@@ -64,9 +64,9 @@ struct ConsolePages: Sendable {
     private func page(
         _ routes: RouteRegistrar,
         _ path: String,
-        _ render: @escaping @Sendable (ConsoleUser, Request, BasicRequestContext) async throws -> String
+        _ render: @escaping @Sendable (ConsoleUser, Request, CloudRequestContext) async throws -> String
     ) {
-        routes.on(.get, path) { request, context in
+        routes.on(.get, path, .session) { request, context in
             guard let user = await console.user(request) else { return .redirect(to: "/console/login") }
             do {
                 return .html(try await render(user, request, context))

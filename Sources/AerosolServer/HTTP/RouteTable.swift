@@ -6,29 +6,49 @@ import Synchronization
 final class SharedRouteTable: Sendable {
     private let table = Mutex(RouteTable())
 
-    func add(_ path: String, _ method: HTTPRequest.Method) {
-        table.withLock { $0.add(path, method) }
+    func add(_ path: String, _ method: HTTPRequest.Method, _ access: RouteAccess) {
+        table.withLock { $0.add(path, method, access) }
     }
 
     func methods(for path: String) -> [HTTPRequest.Method] {
         table.withLock { $0.methods(for: path) }
     }
+
+    /// Every registered route, in registration order.
+    var routes: [RegisteredRoute] {
+        table.withLock { $0.routes }
+    }
+}
+
+/// One route of the API as registered: its pattern (`/v1/devices/:device`, `/**` for a
+/// catch-all tail), method and who may call it.
+public struct RegisteredRoute: Sendable, Hashable, CustomStringConvertible {
+    /// The path pattern.
+    public let path: String
+    /// The method.
+    public let method: HTTPRequest.Method
+    /// Who may call it.
+    public let access: RouteAccess
+
+    public var description: String { "\(method) \(path)" }
 }
 
 /// The API's route patterns and their methods, to tell "no such route" (404) from "no such
 /// method on this route" (405 with `Allow`), which Hummingbird's router does not distinguish.
 struct RouteTable: Sendable {
-    private var routes: [(segments: [Substring], method: HTTPRequest.Method)] = []
+    private(set) var routes: [RegisteredRoute] = []
+    private var patterns: [(segments: [Substring], method: HTTPRequest.Method)] = []
 
-    mutating func add(_ path: String, _ method: HTTPRequest.Method) {
-        routes.append((path.split(separator: "/"), method))
+    mutating func add(_ path: String, _ method: HTTPRequest.Method, _ access: RouteAccess) {
+        routes.append(RegisteredRoute(path: path, method: method, access: access))
+        patterns.append((path.split(separator: "/"), method))
     }
 
     /// The methods some route accepts for `path`; empty if no route matches it.
     func methods(for path: String) -> [HTTPRequest.Method] {
         let parts = path.split(separator: "/")
         var methods: [HTTPRequest.Method] = []
-        for route in routes where Self.matches(route.segments, parts) && !methods.contains(route.method) {
+        for route in patterns where Self.matches(route.segments, parts) && !methods.contains(route.method) {
             methods.append(route.method)
         }
         return methods

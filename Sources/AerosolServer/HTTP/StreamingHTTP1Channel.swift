@@ -27,7 +27,7 @@ import NIOHTTPTypesHTTP1
 /// its response is written by Hummingbird's loop as the answer to the first request, and the
 /// loop goes on with the connection.
 struct StreamingHTTP1Channel<Router: HTTPResponder>: ServerChildChannel, HTTPChannelHandler
-where Router.Context == BasicRequestContext {
+where Router.Context == CloudRequestContext {
     /// A connection waiting for how its first request is served.
     struct Value: ServerChildChannelValue {
         let channel: any Channel
@@ -136,13 +136,12 @@ where Router.Context == BasicRequestContext {
         var logger = logger
         logger[metadataKey: "hb.request.id"] = .stringConvertible(RequestID())
         let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
-        let context = BasicRequestContext(source: .init(channel: channel, logger: logger))
+        var context = CloudRequestContext(source: .init(channel: channel, logger: logger))
         let handoff = StreamHandoff()
+        context.streamHandoff = handoff
         let response: Response
         do {
-            response = try await StreamHandoff.$current.withValue(handoff) {
-                try await router.respond(to: request, context: context)
-            }
+            response = try await router.respond(to: request, context: context)
         } catch {
             if let accepted = handoff.take() { bus.unsubscribe(accepted.subscription) }
             return .declined

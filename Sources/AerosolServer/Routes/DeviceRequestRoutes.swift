@@ -17,23 +17,21 @@ struct DeviceRequestRoutes {
     static let maximumArgumentBytes = 1024
 
     func register(_ routes: RouteRegistrar) {
-        routes.on(.get, "/v1/devices/:device/:name") { request, context in
-            var request = request
-            let (caller, _) = try await cloud.authorize(&request)
+        routes.on(.get, "/v1/devices/:device/:name", .caller) { request, context in
+            let caller = try context.caller
             let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
             return try await read(try context.parameters.decoded("name"), of: device, request: request)
         }
-        routes.on(.post, "/v1/devices/:device/:name") { request, context in
-            var request = request
-            let (caller, fields) = try await cloud.authorize(&request)
+        routes.on(.post, "/v1/devices/:device/:name", .caller) { request, context in
+            let caller = try context.caller
+            let fields = context.fields
             let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
             return try await call(try context.parameters.decoded("name"), on: device, fields, request: request)
         }
         // `PUT /v1/devices/:id/ping` shares the route of variables and functions, so that a
         // variable named `ping` can still be read.
-        routes.on(.put, "/v1/devices/:device/:name") { request, context in
-            var request = request
-            let (caller, _) = try await cloud.authorize(&request)
+        routes.on(.put, "/v1/devices/:device/:name", .caller) { request, context in
+            let caller = try context.caller
             let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
             guard try context.parameters.decoded("name") == "ping" else {
                 throw APIError.notFound("Only ping can be PUT on a device: PUT /v1/devices/:id/ping")
@@ -41,16 +39,15 @@ struct DeviceRequestRoutes {
             let online = await cloud.gateway.ping(deviceID: device.id)
             return .json(.object([("online", .bool(online)), ("ok", .bool(true))]))
         }
-        routes.on(.get, "/v1/products/:product/devices/:device/:name") { request, context in
-            var request = request
-            let (caller, _) = try await cloud.authorize(&request)
+        routes.on(.get, "/v1/products/:product/devices/:device/:name", .caller) { request, context in
+            let caller = try context.caller
             let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
             let device = try await cloud.productDevice(try context.parameters.decoded("device"), in: product)
             return try await read(try context.parameters.decoded("name"), of: device, request: request)
         }
-        routes.on(.post, "/v1/products/:product/devices/:device/:name") { request, context in
-            var request = request
-            let (caller, fields) = try await cloud.authorize(&request)
+        routes.on(.post, "/v1/products/:product/devices/:device/:name", .caller) { request, context in
+            let caller = try context.caller
+            let fields = context.fields
             let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
             let device = try await cloud.productDevice(try context.parameters.decoded("device"), in: product)
             return try await call(try context.parameters.decoded("name"), on: device, fields, request: request)

@@ -9,15 +9,14 @@ struct DeviceRoutes {
     let cloud: Cloud
 
     func register(_ routes: RouteRegistrar) {
-        routes.on(.get, "/v1/devices") { request, _ in
-            var request = request
-            let (caller, _) = try await cloud.authorize(&request)
+        routes.on(.get, "/v1/devices", .caller) { request, context in
+            let caller = try context.caller
             let devices = try await cloud.devices.list(ownerID: caller.userID)
             return .json(.array(devices.map(\.listJSON)))
         }
-        routes.on(.post, "/v1/devices") { request, _ in
-            var request = request
-            let (caller, fields) = try await cloud.authorize(&request)
+        routes.on(.post, "/v1/devices", .caller) { request, context in
+            let caller = try context.caller
+            let fields = context.fields
             guard let raw = fields.string("id") else {
                 throw APIError.badRequest("id is required: the device ID to claim")
             }
@@ -38,15 +37,14 @@ struct DeviceRoutes {
                 )
             }
         }
-        routes.on(.get, "/v1/devices/:device") { request, context in
-            var request = request
-            let (caller, _) = try await cloud.authorize(&request)
+        routes.on(.get, "/v1/devices/:device", .caller) { request, context in
+            let caller = try context.caller
             let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
             return .json(device.detailJSON)
         }
-        routes.on(.put, "/v1/devices/:device") { request, context in
-            var request = request
-            let (caller, fields) = try await cloud.authorize(&request)
+        routes.on(.put, "/v1/devices/:device", .caller) { request, context in
+            let caller = try context.caller
+            let fields = context.fields
             let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
             let now = JSONValue.timestamp(Date())
             if fields.has("name") {
@@ -73,9 +71,8 @@ struct DeviceRoutes {
             }
             throw APIError.badRequest("Nothing to update: send name, notes or signal")
         }
-        routes.on(.delete, "/v1/devices/:device") { request, context in
-            var request = request
-            let (caller, _) = try await cloud.authorize(&request)
+        routes.on(.delete, "/v1/devices/:device", .caller) { request, context in
+            let caller = try context.caller
             let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
             guard device.ownerID == caller.userID else { throw APIError.permissionDenied(baseURL: cloud.baseURL) }
             try await cloud.devices.unclaim(id: device.id)

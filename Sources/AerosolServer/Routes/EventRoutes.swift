@@ -8,16 +8,16 @@ struct EventRoutes {
     let cloud: Cloud
 
     func register(_ routes: RouteRegistrar) {
-        routes.on(.post, "/v1/devices/events") { request, _ in
-            var request = request
-            let (caller, fields) = try await cloud.authorize(&request)
+        routes.on(.post, "/v1/devices/events", .caller) { request, context in
+            let caller = try context.caller
+            let fields = context.fields
             let draft = try draft(fields, userID: caller.userID, productID: nil)
             _ = try await cloud.log.append(draft)
             return .ok
         }
-        routes.on(.post, "/v1/products/:product/events") { request, context in
-            var request = request
-            let (caller, fields) = try await cloud.authorize(&request)
+        routes.on(.post, "/v1/products/:product/events", .caller) { request, context in
+            let caller = try context.caller
+            let fields = context.fields
             let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
             let draft = try draft(fields, userID: nil, productID: product.id)
             _ = try await cloud.log.append(draft)
@@ -26,31 +26,26 @@ struct EventRoutes {
 
         // Every stream route exists with and without a trailing prefix (`/**` keeps any `/`).
         for suffix in ["", "/**"] {
-            routes.on(.get, "/v1/events" + suffix) { request, context in
-                var request = request
-                let (caller, _) = try await cloud.authorize(&request)
+            routes.on(.get, "/v1/events" + suffix, .caller) { request, context in
+                let caller = try context.caller
                 return try stream(.user(caller.userID), request, context, caller)
             }
-            routes.on(.get, "/v1/devices/events" + suffix) { request, context in
-                var request = request
-                let (caller, _) = try await cloud.authorize(&request)
+            routes.on(.get, "/v1/devices/events" + suffix, .caller) { request, context in
+                let caller = try context.caller
                 return try stream(.user(caller.userID), request, context, caller)
             }
-            routes.on(.get, "/v1/devices/:device/events" + suffix) { request, context in
-                var request = request
-                let (caller, _) = try await cloud.authorize(&request)
+            routes.on(.get, "/v1/devices/:device/events" + suffix, .caller) { request, context in
+                let caller = try context.caller
                 let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
                 return try stream(.device(device.id), request, context, caller)
             }
-            routes.on(.get, "/v1/products/:product/events" + suffix) { request, context in
-                var request = request
-                let (caller, _) = try await cloud.authorize(&request)
+            routes.on(.get, "/v1/products/:product/events" + suffix, .caller) { request, context in
+                let caller = try context.caller
                 let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
                 return try stream(.product(product.id), request, context, caller)
             }
-            routes.on(.get, "/v1/products/:product/devices/:device/events" + suffix) { request, context in
-                var request = request
-                let (caller, _) = try await cloud.authorize(&request)
+            routes.on(.get, "/v1/products/:product/devices/:device/events" + suffix, .caller) { request, context in
+                let caller = try context.caller
                 let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
                 let device = try await cloud.productDevice(try context.parameters.decoded("device"), in: product)
                 return try stream(
@@ -66,13 +61,13 @@ struct EventRoutes {
     private func stream(
         _ scope: EventFilter.Scope,
         _ request: Request,
-        _ context: BasicRequestContext,
+        _ context: CloudRequestContext,
         _ caller: Caller
     ) throws -> Response {
         let prefix = Self.prefix(context.parameters.getCatchAll())
         let lastEventID = try Self.lastEventID(request)
         return EventStream(filter: EventFilter(scope: scope, prefix: prefix), lastEventID: lastEventID, cloud: cloud)
-            .response(caller: caller, logger: context.logger)
+            .response(caller: caller, context: context)
     }
 
     /// Whether `path` has the shape of a stream route (the router decides): `/v1/events…`,

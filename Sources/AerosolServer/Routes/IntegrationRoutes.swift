@@ -12,10 +12,9 @@ struct IntegrationRoutes {
     func register(_ routes: RouteRegistrar) {
         let support = WebhookRouteSupport(cloud: cloud)
         for base in ["/v1/integrations", "/v1/products/:product/integrations"] {
-            routes.on(.post, base) { request, context in
-                var request = request
-                let (caller, fields) = try await cloud.authorize(&request)
-                let scope = try await support.scope(context, caller)
+            routes.on(.post, base, .caller) { request, context in
+                let fields = context.fields
+                let scope = try await support.scope(context)
                 try Self.checkType(fields)
                 let values = WebhookRouteSupport.definitionValues(fields)
                 let hook = try await WebhookRouteSupport.answering {
@@ -23,20 +22,17 @@ struct IntegrationRoutes {
                 }
                 return .json(hook.integrationJSON(status: cloud.webhooks.status(of: hook)), status: .created)
             }
-            routes.on(.get, base) { request, context in
-                var request = request
-                let (caller, _) = try await cloud.authorize(&request)
-                let scope = try await support.scope(context, caller)
+            routes.on(.get, base, .caller) { request, context in
+                let scope = try await support.scope(context)
                 let hooks = cloud.webhooks.list(scope: scope)
                 return .json(.array(hooks.map { $0.integrationJSON(status: cloud.webhooks.status(of: $0)) }))
             }
-            routes.on(.get, base + "/:id") { request, context in
+            routes.on(.get, base + "/:id", .caller) { request, context in
                 try await support.integration(request, context)
             }
-            routes.on(.put, base + "/:id") { request, context in
-                var request = request
-                let (caller, fields) = try await cloud.authorize(&request)
-                let scope = try await support.scope(context, caller)
+            routes.on(.put, base + "/:id", .caller) { request, context in
+                let fields = context.fields
+                let scope = try await support.scope(context)
                 let id = try WebhookRouteSupport.id(context)
                 try Self.checkType(fields)
                 let values = WebhookRouteSupport.definitionValues(fields)
@@ -45,18 +41,15 @@ struct IntegrationRoutes {
                 }
                 return .json(hook.integrationJSON(status: cloud.webhooks.status(of: hook)))
             }
-            routes.on(.delete, base + "/:id") { request, context in
-                var request = request
-                let (caller, _) = try await cloud.authorize(&request)
-                let scope = try await support.scope(context, caller)
+            routes.on(.delete, base + "/:id", .caller) { request, context in
+                let scope = try await support.scope(context)
                 let id = try WebhookRouteSupport.id(context)
                 try await WebhookRouteSupport.answering { try await cloud.webhooks.delete(id: id, scope: scope) }
                 return Response(status: .noContent)
             }
-            routes.on(.post, base + "/:id/test") { request, context in
-                var request = request
-                let (caller, fields) = try await cloud.authorize(&request)
-                let scope = try await support.scope(context, caller)
+            routes.on(.post, base + "/:id/test", .caller) { request, context in
+                let fields = context.fields
+                let scope = try await support.scope(context)
                 let id = try WebhookRouteSupport.id(context)
                 let deliveryID = try await WebhookRouteSupport.answering {
                     try await cloud.webhooks.test(
@@ -68,7 +61,7 @@ struct IntegrationRoutes {
                 }
                 return .json(.object([("ok", .bool(true)), ("delivery_id", .int(deliveryID))]))
             }
-            routes.on(.get, base + "/:id/deliveries") { request, context in
+            routes.on(.get, base + "/:id/deliveries", .caller) { request, context in
                 try await support.deliveries(request, context)
             }
         }

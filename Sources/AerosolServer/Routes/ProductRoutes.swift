@@ -9,9 +9,9 @@ struct ProductRoutes {
     let cloud: Cloud
 
     func register(_ routes: RouteRegistrar) {
-        routes.on(.post, "/v1/products") { request, _ in
-            var request = request
-            let (caller, fields) = try await cloud.authorize(&request)
+        routes.on(.post, "/v1/products", .caller) { request, context in
+            let caller = try context.caller
+            let fields = context.fields
             guard let name = fields.string("name"), !name.isEmpty else {
                 throw APIError.badRequest("name is required")
             }
@@ -24,21 +24,19 @@ struct ProductRoutes {
             )
             return .json(.object([("product", product.json)]))
         }
-        routes.on(.get, "/v1/products") { request, _ in
-            var request = request
-            let (caller, _) = try await cloud.authorize(&request)
+        routes.on(.get, "/v1/products", .caller) { request, context in
+            let caller = try context.caller
             let products = try await cloud.products.list(memberID: caller.userID)
             return .json(.object([("products", .array(products.map(\.json)))]))
         }
-        routes.on(.get, "/v1/products/:product") { request, context in
-            var request = request
-            let (caller, _) = try await cloud.authorize(&request)
+        routes.on(.get, "/v1/products/:product", .caller) { request, context in
+            let caller = try context.caller
             let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
             return .json(.object([("product", product.json)]))
         }
-        routes.on(.post, "/v1/products/:product/devices") { request, context in
-            var request = request
-            let (caller, fields) = try await cloud.authorize(&request)
+        routes.on(.post, "/v1/products/:product/devices", .caller) { request, context in
+            let caller = try context.caller
+            let fields = context.fields
             let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
             let ids = fields.list("ids") + fields.list("id")
             guard !ids.isEmpty else {
@@ -62,9 +60,8 @@ struct ProductRoutes {
                 ])
             )
         }
-        routes.on(.get, "/v1/products/:product/devices") { request, context in
-            var request = request
-            let (caller, _) = try await cloud.authorize(&request)
+        routes.on(.get, "/v1/products/:product/devices", .caller) { request, context in
+            let caller = try context.caller
             let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
             let query = request.uri.queryParameters
             let page = try Self.integer(query.get("page"), name: "page", range: 1...1_000_000) ?? 1
@@ -93,16 +90,14 @@ struct ProductRoutes {
                 ])
             )
         }
-        routes.on(.get, "/v1/products/:product/devices/:device") { request, context in
-            var request = request
-            let (caller, _) = try await cloud.authorize(&request)
+        routes.on(.get, "/v1/products/:product/devices/:device", .caller) { request, context in
+            let caller = try context.caller
             let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
             let device = try await cloud.productDevice(try context.parameters.decoded("device"), in: product)
             return .json(device.productJSON)
         }
-        routes.on(.delete, "/v1/products/:product/devices/:device") { request, context in
-            var request = request
-            let (caller, _) = try await cloud.authorize(&request)
+        routes.on(.delete, "/v1/products/:product/devices/:device", .caller) { request, context in
+            let caller = try context.caller
             let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
             let device = try await cloud.productDevice(try context.parameters.decoded("device"), in: product)
             try await cloud.devices.remove(id: device.id, fromProduct: product.id)

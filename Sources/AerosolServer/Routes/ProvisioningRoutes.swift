@@ -13,9 +13,9 @@ struct ProvisioningRoutes {
     let cloud: Cloud
 
     func register(_ routes: RouteRegistrar) {
-        routes.on(.post, "/v1/provisioning/:device") { request, context in
-            var request = request
-            let (caller, fields) = try await cloud.authorize(&request)
+        routes.on(.post, "/v1/provisioning/:device", .caller) { request, context in
+            let caller = try context.caller
+            let fields = context.fields
             let raw: String = try context.parameters.decoded("device")
             let id = raw.lowercased()
             guard Device.isValidID(id) else {

@@ -11,18 +11,16 @@ struct TokenRoutes {
     static let publicClients: Set<String> = ["particle", "particle-api", "particle-cli", "aerosol"]
 
     func register(_ routes: RouteRegistrar) {
-        routes.on(.post, "/oauth/token") { request, _ in try await token(request) }
-        routes.on(.get, "/v1/access_tokens") { request, _ in try await list(request) }
-        routes.on(.delete, "/v1/access_tokens") { request, _ in
-            var request = request
-            let (caller, _) = try await cloud.authorize(&request)
+        routes.on(.post, "/oauth/token", .anyone) { request, _ in try await token(request) }
+        routes.on(.get, "/v1/access_tokens", .password) { request, _ in try await list(request) }
+        routes.on(.delete, "/v1/access_tokens", .caller) { request, context in
+            let caller = try context.caller
             let hashes = try await cloud.tokens.revokeAll(userID: caller.userID)
             forget(hashes)
             return .ok
         }
-        routes.on(.get, "/v1/access_tokens/current") { request, _ in
-            var request = request
-            let (caller, _) = try await cloud.authorize(&request)
+        routes.on(.get, "/v1/access_tokens/current", .caller) { request, context in
+            let caller = try context.caller
             return .json(
                 .object([
                     ("expires_at", .timestamp(caller.expiresAt)),
@@ -33,15 +31,14 @@ struct TokenRoutes {
                 ])
             )
         }
-        routes.on(.delete, "/v1/access_tokens/current") { request, _ in
-            var request = request
-            let (caller, _) = try await cloud.authorize(&request)
+        routes.on(.delete, "/v1/access_tokens/current", .caller) { request, context in
+            let caller = try context.caller
             try await cloud.tokens.revoke(tokenHash: caller.tokenHash)
             forget([caller.tokenHash])
             return .ok
         }
         // No authentication: holding the token is the right to revoke it (spec §4).
-        routes.on(.delete, "/v1/access_tokens/:token") { _, context in
+        routes.on(.delete, "/v1/access_tokens/:token", .anyone) { _, context in
             let hash = TokenHasher.hash(try context.parameters.decoded("token"))
             try await cloud.tokens.revoke(tokenHash: hash)
             forget([hash])

@@ -21,14 +21,15 @@ struct WebhookRouteSupport {
 
     /// The scope of a route: the product of `:product` (the caller must be a member), or the
     /// caller's own sandbox.
-    func scope(_ context: BasicRequestContext, _ caller: Caller) async throws -> WebhookScope {
+    func scope(_ context: CloudRequestContext) async throws -> WebhookScope {
+        let caller = try context.caller
         guard context.parameters.get("product") != nil else { return .user(caller.userID) }
         let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
         return .product(product.id)
     }
 
     /// The webhook id of the path.
-    static func id(_ context: BasicRequestContext) throws -> String {
+    static func id(_ context: CloudRequestContext) throws -> String {
         try context.parameters.decoded("id")
     }
 
@@ -60,20 +61,16 @@ struct WebhookRouteSupport {
 
     /// One webhook as an integration object (`GET /v1/webhooks/:id` and `/v1/integrations/:id`
     /// answer the same).
-    func integration(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        var request = request
-        let (caller, _) = try await cloud.authorize(&request)
-        let scope = try await scope(context, caller)
+    func integration(_ request: Request, _ context: CloudRequestContext) async throws -> Response {
+        let scope = try await scope(context)
         let id = try Self.id(context)
         let hook = try await Self.answering { try cloud.webhooks.webhook(id: id, scope: scope) }
         return .json(hook.integrationJSON(status: cloud.webhooks.status(of: hook)))
     }
 
     /// The delivery log of a webhook: its status and its most recent attempts, newest first.
-    func deliveries(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        var request = request
-        let (caller, _) = try await cloud.authorize(&request)
-        let scope = try await scope(context, caller)
+    func deliveries(_ request: Request, _ context: CloudRequestContext) async throws -> Response {
+        let scope = try await scope(context)
         let id = try Self.id(context)
         let limit = try Self.limit(request)
         let (hook, attempts) = try await Self.answering {

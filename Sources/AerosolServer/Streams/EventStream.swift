@@ -45,11 +45,12 @@ struct EventStream: Sendable {
         self.log = cloud.log
     }
 
-    /// The `text/event-stream` response. With a ``StreamHandoff`` in the task, the stream is
+    /// The `text/event-stream` response. With a ``StreamHandoff`` in the context, the stream is
     /// recorded there and the response has no body: the connection writes the stream.
-    func response(caller: Caller, logger: Logger) -> Response {
+    func response(caller: Caller, context: CloudRequestContext) -> Response {
+        let logger = context.logger
         let subscription = bus.subscribe(filter, tokenHash: caller.tokenHash, expiresAt: caller.expiresAt)
-        if let handoff = StreamHandoff.current {
+        if let handoff = context.streamHandoff {
             handoff.accept(.init(stream: self, subscription: subscription, logger: logger))
             // A body of unknown length, as below, so that the head has no Content-Length; the
             // channel writes the head and the stream, never this body.

@@ -5,15 +5,12 @@ import Synchronization
 /// Lets a stream route give its stream to the connection instead of streaming in the
 /// connection's task.
 ///
-/// ``StreamingHTTP1Channel`` runs the first request of a connection with a handoff set as
-/// ``current``; ``EventStream/response(caller:logger:)`` then subscribes, records the stream
-/// here and returns the response head only. The channel writes that head and hands the
+/// ``StreamingHTTP1Channel`` runs the first request of a connection with a handoff in its
+/// ``CloudRequestContext``; ``EventStream/response(caller:context:)`` then subscribes, records the
+/// stream here and returns the response head only. The channel writes that head and hands the
 /// connection to an ``EventStreamHandler``. Without a handoff (a later request on a keep-alive
 /// connection), the stream is served in the connection's task as before.
 final class StreamHandoff: Sendable {
-    /// The handoff of the request being served in this task, if it may take one.
-    @TaskLocal static var current: StreamHandoff?
-
     /// A stream that a route accepted: subscribed, not yet written.
     struct Accepted: Sendable {
         let stream: EventStream
