@@ -35,7 +35,9 @@ struct Console: Sendable {
             if await user(request) != nil { return .redirect(to: "/console/events") }
             return signInPage(request, error: nil, email: "")
         }
-        routes.on(.post, "/console/login", .anyone) { request, context in try await signIn(request, logger: context.logger) }
+        routes.on(.post, "/console/login", .anyone) { request, context in
+            try await signIn(request, logger: context.logger)
+        }
         routes.on(.post, "/console/logout", .session) { request, _ in try await signOut(request) }
         ConsolePages(console: self).register(routes)
     }
