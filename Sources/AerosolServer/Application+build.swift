@@ -42,6 +42,7 @@ public func buildApplication(
             keepaliveAfter: configuration.keepaliveAfter
         ),
         logger: logger,
+        clock: configuration.clock,
         encoder: { event, productFormat in EventFrame.encode(event, productFormat: productFormat) }
     )
     let log = try await EventLog(database: database, bus: bus, logger: logger)
@@ -76,7 +77,11 @@ public func buildApplication(
         devices: devices,
         log: log,
         bus: bus,
-        auth: Authenticator(tokens: tokens, secret: secret),
+        auth: Authenticator(tokens: tokens, secret: secret, clock: configuration.clock),
+        logins: LoginGuard(
+            policy: .init(maxFailures: configuration.signInFailureLimit, lockout: configuration.signInLockout),
+            clock: configuration.clock
+        ),
         webhooks: webhooks,
         gateway: gateway
     )

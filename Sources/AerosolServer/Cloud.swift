@@ -18,6 +18,8 @@ struct Cloud: Sendable {
     let log: EventLog
     let bus: EventBus
     let auth: Authenticator
+    /// Failed sign-ins and the lockouts they lead to.
+    let logins: LoginGuard
     /// Webhook definitions and their delivery.
     let webhooks: WebhookEngine
     /// The device gateway: connected devices' variables, functions and signal.

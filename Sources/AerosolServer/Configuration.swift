@@ -1,3 +1,4 @@
+import AerosolModels
 import AerosolStore
 import DeviceGateway
 import Logging
@@ -57,6 +58,15 @@ public struct Configuration: Sendable {
     /// Whether the console's cookies are marked `Secure` (default `false`; they are also marked
     /// when a proxy says the request came over HTTPS with `X-Forwarded-Proto: https`).
     public var secureCookies = false
+
+    /// The clock the server runs on (token and session expiry, sign-in lockouts, keepalives);
+    /// tests set a ``ManualClock``.
+    public var clock: any CloudClock = SystemClock()
+    /// The sign-in lockout: consecutive failures for an account from one address before it is
+    /// locked (default 10, as Particle) and for how long (default 30 minutes).
+    public var signInFailureLimit = 10
+    /// How long sign-ins stay locked after too many failures (default 30 minutes).
+    public var signInLockout: Duration = .seconds(30 * 60)
 
     /// The default configuration.
     public init() {}

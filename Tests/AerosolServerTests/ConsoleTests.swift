@@ -1,3 +1,4 @@
+import AerosolModels
 import AerosolServer
 import AerosolStore
 import AerosolTesting
@@ -180,13 +181,16 @@ struct ConsoleTests {
     }
 
     @Test func sessionsExpire() async throws {
-        try await TestServer.with(configure: { $0.consoleSessionLifetime = .seconds(1) }) { server in
+        let clock = ManualClock()
+        try await TestServer.with(configure: { $0.clock = clock }) { server in
             try await server.createUser("ada@example.com")
             let browser = try #require(try await Self.signIn(server).1)
+            clock.advance(by: .seconds(12 * 3600 - 60))
             #expect(
                 try await server.request(.GET, "/console/tokens", headers: [("Cookie", browser.cookie)]).status == 200
             )
-            try await Task.sleep(for: .milliseconds(1500))
+            // The default session lasts 12 hours.
+            clock.advance(by: .seconds(120))
             let page = try await server.request(.GET, "/console/tokens", headers: [("Cookie", browser.cookie)])
             #expect(page.status == 303)
             #expect(page.header("Location") == "/console/login")

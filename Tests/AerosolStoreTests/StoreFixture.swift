@@ -27,11 +27,16 @@ struct StoreFixture {
     }
 
     /// A bus whose frames are just the event name, for easy assertions.
-    static func bus(maxQueuedEvents: Int = 1000, keepaliveAfter: Duration = .seconds(8)) -> EventBus {
+    static func bus(
+        maxQueuedEvents: Int = 1000,
+        keepaliveAfter: Duration = .seconds(8),
+        clock: any CloudClock = SystemClock()
+    ) -> EventBus {
         EventBus(
             limits: .init(maxQueuedEvents: maxQueuedEvents, keepaliveAfter: keepaliveAfter),
             shardCount: 2,
-            logger: logger
+            logger: logger,
+            clock: clock
         ) { event, product in
             ByteBuffer(string: (product ? "P:" : "S:") + event.name)
         }

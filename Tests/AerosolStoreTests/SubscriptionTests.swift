@@ -96,17 +96,55 @@ struct SubscriptionTests {
     }
 
     @Test func keepalivesComeOnlyAfterSilence() async throws {
-        let bus = StoreFixture.bus(keepaliveAfter: .seconds(1))
-        try await withBus(bus) { bus in
+        let clock = ManualClock()
+        try await withBus(StoreFixture.bus(keepaliveAfter: .seconds(8), clock: clock)) { bus in
             let subscription = bus.subscribe(EventFilter(scope: .user("u1")))
-            let start = ContinuousClock.now
-            guard case .keepalive = await subscription.next() else {
-                Issue.record("expected a keepalive")
+            clock.advance(by: .milliseconds(7_900))
+            bus.checkSilencesAndExpiry()
+            #expect(!subscription.isKeepaliveDue)
+            let early = Task { await subscription.next() }
+            clock.advance(by: .milliseconds(100))
+            bus.checkSilencesAndExpiry()
+            guard case .keepalive = await early.value else {
+                Issue.record("expected a keepalive after 8 s of silence")
                 return
             }
-            let waited = ContinuousClock.now - start
-            #expect(waited >= .milliseconds(900) && waited < .seconds(3))
+            // Output resets the silence: the next keepalive is 8 s after it.
+            bus.publish([Self.event(1, "temp")])
+            guard case .events = await subscription.next() else {
+                Issue.record("expected the event")
+                return
+            }
+            clock.advance(by: .seconds(7))
+            bus.checkSilencesAndExpiry()
+            #expect(!subscription.isKeepaliveDue)
+            let waiting = Task { await subscription.next() }
+            clock.advance(by: .seconds(1))
+            bus.checkSilencesAndExpiry()
+            guard case .keepalive = await waiting.value else {
+                Issue.record("expected a keepalive after 8 s of silence")
+                return
+            }
             bus.unsubscribe(subscription)
+        }
+    }
+
+    @Test func aStreamWhoseTokenExpiresIsEnded() async throws {
+        let clock = ManualClock()
+        let bus = StoreFixture.bus(clock: clock)
+        let subscription = bus.subscribe(
+            EventFilter(scope: .user("u1")),
+            tokenHash: "h",
+            expiresAt: clock.now.addingTimeInterval(60)
+        )
+        clock.advance(by: .seconds(59))
+        bus.checkSilencesAndExpiry()
+        #expect(!subscription.hasEnded)
+        clock.advance(by: .seconds(1))
+        bus.checkSilencesAndExpiry()
+        guard case .end(.expired) = await subscription.next() else {
+            Issue.record("expected the stream to end as expired")
+            return
         }
     }
 }

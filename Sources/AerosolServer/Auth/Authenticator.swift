@@ -14,11 +14,12 @@ import Synchronization
 final class Authenticator: Sendable {
     private struct Cached {
         var grant: TokenStore.Grant
-        var cachedAt: ContinuousClock.Instant
+        var cachedAt: Date
     }
 
     private let tokens: TokenStore
     private let secret: ServerSecret
+    private let clock: any CloudClock
     private let cache = Mutex<[String: Cached]>([:])
     /// How long a looked-up token is trusted without asking the database again. Revocations
     /// on this server evict at once; this bounds how late another process's revocation is seen.
@@ -28,9 +29,10 @@ final class Authenticator: Sendable {
     /// The console's session cookie.
     static let sessionCookie = "aerosol_session"
 
-    init(tokens: TokenStore, secret: ServerSecret, cacheLifetime: Duration = .seconds(5)) {
+    init(tokens: TokenStore, secret: ServerSecret, clock: any CloudClock, cacheLifetime: Duration = .seconds(5)) {
         self.tokens = tokens
         self.secret = secret
+        self.clock = clock
         self.cacheLifetime = cacheLifetime
     }
 
@@ -102,9 +104,11 @@ final class Authenticator: Sendable {
         // Tokens are 40 hex characters; anything else cannot exist, so skip the lookup.
         guard token.utf8.count <= 128 else { throw APIError.invalidToken }
         let hash = TokenHasher.hash(token)
-        let now = ContinuousClock.now
+        let now = clock.now
         let cached = cache.withLock { cache -> TokenStore.Grant? in
-            guard let entry = cache[hash], entry.cachedAt.duration(to: now) < cacheLifetime else { return nil }
+            guard let entry = cache[hash], now.timeIntervalSince(entry.cachedAt) < cacheLifetime.timeInterval else {
+                return nil
+            }
             return entry.grant
         }
         let grant: TokenStore.Grant
@@ -118,7 +122,7 @@ final class Authenticator: Sendable {
                 cache[hash] = Cached(grant: found, cachedAt: now)
             }
         }
-        if let expiresAt = grant.expiresAt, expiresAt <= Date() { throw APIError.expiredToken }
+        if let expiresAt = grant.expiresAt, expiresAt <= now { throw APIError.expiredToken }
         return Caller(
             userID: grant.userID,
             tokenHash: grant.tokenHash,

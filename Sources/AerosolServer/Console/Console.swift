@@ -36,7 +36,7 @@ struct Console: Sendable {
             return signInPage(request, error: nil, email: "")
         }
         routes.on(.post, "/console/login", .anyone) { request, context in
-            try await signIn(request, logger: context.logger)
+            try await signIn(request, context: context)
         }
         routes.on(.post, "/console/logout", .session) { request, _ in try await signOut(request) }
         ConsolePages(console: self).register(routes)
@@ -71,7 +71,7 @@ struct Console: Sendable {
         return response
     }
 
-    private func signIn(_ request: Request, logger: Logger) async throws -> Response {
+    private func signIn(_ request: Request, context: CloudRequestContext) async throws -> Response {
         var request = request
         let fields = try await cloud.fields(&request)
         let expected = request.cookies[Self.loginCookie]?.value ?? ""
@@ -79,9 +79,25 @@ struct Console: Sendable {
             return signInPage(request, error: "The form expired. Please sign in again.", email: "", status: .forbidden)
         }
         let email = fields.string("email") ?? ""
-        guard let account = try await cloud.users.authenticate(email: email, password: fields.string("password") ?? "")
-        else {
-            return signInPage(request, error: "Wrong email or password.", email: email, status: .unauthorized)
+        let account: User
+        do {
+            guard
+                let user = try await cloud.signIn(
+                    email: email,
+                    password: fields.string("password") ?? "",
+                    context: context
+                )
+            else {
+                return signInPage(request, error: "Wrong email or password.", email: email, status: .unauthorized)
+            }
+            account = user
+        } catch let error as APIError where error.status == .tooManyRequests {
+            return signInPage(
+                request,
+                error: "Too many failed attempts: sign-in is locked for a while. Try again later.",
+                email: email,
+                status: .tooManyRequests
+            )
         }
         let lifetime = cloud.configuration.consoleSessionLifetime
         let issued = try await cloud.tokens.issue(
@@ -99,7 +115,7 @@ struct Console: Sendable {
             )
         )
         response.setCookie(cookie(Self.loginCookie, "", request: request, maxAge: 0))
-        logger.info("console sign-in", metadata: ["user.id": "\(account.id)"])
+        context.logger.info("console sign-in", metadata: ["user.id": "\(account.id)"])
         return response
     }
 

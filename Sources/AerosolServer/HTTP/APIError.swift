@@ -1,4 +1,5 @@
 import AerosolModels
+import Foundation
 import HTTPTypes
 import Hummingbird
 
@@ -108,6 +109,16 @@ extension APIError {
         "Missing or wrong CSRF token",
         info: "Reload the console page; requests signed in by cookie must send X-CSRF-Token"
     )
+
+    /// Sign-ins refused until `until` after repeated failures (OAuth layer, with `Retry-After`).
+    static func lockedOut(until: Date, now: Date) -> APIError {
+        let seconds = max(1, Int(until.timeIntervalSince(now).rounded(.up)))
+        return oauth(
+            .tooManyRequests,
+            "rate_limit_exceeded",
+            "Too many failed sign-in attempts: try again in \((seconds + 59) / 60) minutes"
+        ).with(.retryAfter, String(seconds))
+    }
 
     /// A body above the limit; the connection closes after it (the rest of the body is not read).
     static func bodyTooLarge(limit: Int) -> APIError {

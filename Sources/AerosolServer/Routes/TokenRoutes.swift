@@ -11,8 +11,8 @@ struct TokenRoutes {
     static let publicClients: Set<String> = ["particle", "particle-api", "particle-cli", "aerosol"]
 
     func register(_ routes: RouteRegistrar) {
-        routes.on(.post, "/oauth/token", .anyone) { request, _ in try await token(request) }
-        routes.on(.get, "/v1/access_tokens", .password) { request, _ in try await list(request) }
+        routes.on(.post, "/oauth/token", .anyone) { request, context in try await token(request, context) }
+        routes.on(.get, "/v1/access_tokens", .password) { request, context in try await list(request, context) }
         routes.on(.delete, "/v1/access_tokens", .caller) { request, context in
             let caller = try context.caller
             let hashes = try await cloud.tokens.revokeAll(userID: caller.userID)
@@ -50,7 +50,7 @@ struct TokenRoutes {
         cloud.forget(tokenHashes: hashes)
     }
 
-    private func token(_ request: Request) async throws -> Response {
+    private func token(_ request: Request, _ context: CloudRequestContext) async throws -> Response {
         var request = request
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
@@ -76,7 +76,7 @@ struct TokenRoutes {
                     "Missing parameters. \"username\" and \"password\" are required"
                 )
             }
-            guard let user = try await cloud.users.authenticate(email: username, password: password) else {
+            guard let user = try await cloud.signIn(email: username, password: password, context: context) else {
                 throw APIError.oauth(.badRequest, "invalid_grant", "User credentials are invalid")
             }
             userID = user.id
@@ -148,7 +148,7 @@ struct TokenRoutes {
         return TimeInterval(cloud.configuration.defaultTokenLifetime)
     }
 
-    private func list(_ request: Request) async throws -> Response {
+    private func list(_ request: Request, _ context: CloudRequestContext) async throws -> Response {
         guard let header = request.headers[.authorization], let (email, password) = Self.basicCredentials(header) else {
             throw APIError.oauth(
                 .unauthorized,
@@ -156,7 +156,7 @@ struct TokenRoutes {
                 "Listing tokens requires HTTP Basic authentication with your username and password"
             ).with(.wwwAuthenticate, "Basic realm=\"Aerosol\"")
         }
-        guard let user = try await cloud.users.authenticate(email: email, password: password) else {
+        guard let user = try await cloud.signIn(email: email, password: password, context: context) else {
             throw APIError.oauth(.badRequest, "invalid_grant", "User credentials are invalid")
         }
         let tokens = try await cloud.tokens.list(userID: user.id)

@@ -88,14 +88,18 @@ public final class EventBus: Service, Sendable {
     /// The limits in force.
     public let limits: Limits
     private let logger: Logger
+    /// The clock keepalives and token expiry run on.
+    let clock: any CloudClock
 
     /// A bus with `shardCount` shards (default: one per core).
     public init(
         limits: Limits = Limits(),
         shardCount: Int = ProcessInfo.processInfo.activeProcessorCount,
         logger: Logger,
+        clock: any CloudClock = SystemClock(),
         encoder: @escaping Encoder
     ) {
+        self.clock = clock
         self.shards = (0..<max(1, shardCount)).map { _ in Shard() }
         self.limits = limits
         self.logger = logger
@@ -112,7 +116,8 @@ public final class EventBus: Service, Sendable {
             expiresAt: expiresAt,
             maxEvents: limits.maxQueuedEvents,
             maxBytes: limits.maxQueuedBytes,
-            shardIndex: index
+            shardIndex: index,
+            clock: clock
         )
         shards[index].subscriptions.withLock { index in
             index[filter.scope, default: [:]][ObjectIdentifier(subscription)] = subscription
@@ -205,24 +210,32 @@ public final class EventBus: Service, Sendable {
     }
 
     private func tick() async {
-        let idle =
-            UInt64(limits.keepaliveAfter.components.seconds) * 1_000_000_000
-            + UInt64(limits.keepaliveAfter.components.attoseconds / 1_000_000_000)
         while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(1))
-            let now = DispatchTime.now().uptimeNanoseconds
-            let date = Date()
-            var sinks: [any SubscriptionSink] = []
-            for shard in shards {
-                for subscription in shard.all {
-                    if let expiresAt = subscription.expiresAt, expiresAt <= date {
-                        subscription.end(.expired)
-                    } else if let sink = subscription.keepaliveIfIdle(now: now, idleNanoseconds: idle) {
-                        sinks.append(sink)
-                    }
+            do {
+                try await clock.sleep(for: .seconds(1))
+            } catch {
+                return
+            }
+            checkSilencesAndExpiry()
+        }
+    }
+
+    /// Queues a keepalive for every subscription silent for `keepaliveAfter`, and ends those
+    /// whose token has expired (the ticker calls this every second of the bus's clock).
+    func checkSilencesAndExpiry() {
+        let now = clock.uptimeNanoseconds
+        let date = clock.now
+        let idle = limits.keepaliveAfter.nanoseconds
+        var sinks: [any SubscriptionSink] = []
+        for shard in shards {
+            for subscription in shard.all {
+                if let expiresAt = subscription.expiresAt, expiresAt <= date {
+                    subscription.end(.expired)
+                } else if let sink = subscription.keepaliveIfIdle(now: now, idleNanoseconds: idle) {
+                    sinks.append(sink)
                 }
             }
-            Subscription.requestDrains(sinks)
         }
+        Subscription.requestDrains(sinks)
     }
 }

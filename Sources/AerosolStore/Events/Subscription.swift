@@ -74,17 +74,31 @@ public final class Subscription: Sendable {
     public let maxEvents: Int
     let maxBytes: Int
     let shardIndex: Int
+    /// The bus's clock: silences are measured on it.
+    let clock: any CloudClock
     private let state: Mutex<State>
 
-    init(filter: EventFilter, tokenHash: String?, expiresAt: Date?, maxEvents: Int, maxBytes: Int, shardIndex: Int) {
+    init(
+        filter: EventFilter,
+        tokenHash: String?,
+        expiresAt: Date?,
+        maxEvents: Int,
+        maxBytes: Int,
+        shardIndex: Int,
+        clock: any CloudClock
+    ) {
         self.filter = filter
         self.tokenHash = tokenHash
         self.expiresAt = expiresAt
         self.maxEvents = maxEvents
         self.maxBytes = maxBytes
         self.shardIndex = shardIndex
-        self.state = Mutex(State(lastOutput: DispatchTime.now().uptimeNanoseconds))
+        self.clock = clock
+        self.state = Mutex(State(lastOutput: clock.uptimeNanoseconds))
     }
+
+    /// Whether a keepalive is waiting to be written.
+    var isKeepaliveDue: Bool { state.withLock { $0.keepaliveDue } }
 
     /// Waits for the next batch: pending frames (all of them, to write at once), a keepalive,
     /// or the end. Cancelling the waiting task ends the subscription.
@@ -93,7 +107,7 @@ public final class Subscription: Sendable {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Batch, Never>) in
                 let ready = state.withLock { state -> Batch? in
-                    if let batch = Self.take(&state) { return batch }
+                    if let batch = Self.take(&state, now: self.clock.uptimeNanoseconds) { return batch }
                     state.waiter = continuation
                     return nil
                 }
@@ -105,22 +119,23 @@ public final class Subscription: Sendable {
     }
 
     private func takeReady() -> Batch? {
-        state.withLock { Self.take(&$0) }
+        let now = clock.uptimeNanoseconds
+        return state.withLock { Self.take(&$0, now: now) }
     }
 
-    private static func take(_ state: inout State) -> Batch? {
+    private static func take(_ state: inout State, now: UInt64) -> Batch? {
         if !state.items.isEmpty {
             let items = state.items
             state.items = []
             state.bytes = 0
             state.keepaliveDue = false
-            state.lastOutput = DispatchTime.now().uptimeNanoseconds
+            state.lastOutput = now
             return .events(items)
         }
         if let end = state.end { return .end(end) }
         if state.keepaliveDue {
             state.keepaliveDue = false
-            state.lastOutput = DispatchTime.now().uptimeNanoseconds
+            state.lastOutput = now
             return .keepalive
         }
         return nil
@@ -130,11 +145,12 @@ public final class Subscription: Sendable {
     /// and no drain is outstanding. The caller hands it to ``requestDrains(_:)``.
     @discardableResult
     func deliver(id: Int64, frame: ByteBuffer) -> (any SubscriptionSink)? {
+        let now = clock.uptimeNanoseconds
         let wake = state.withLock { state -> Wake in
             guard state.end == nil else { return .none }
             if let waiter = state.waiter {
                 state.waiter = nil
-                state.lastOutput = DispatchTime.now().uptimeNanoseconds
+                state.lastOutput = now
                 state.keepaliveDue = false
                 // The frame goes straight to the waiting reader.
                 return .reader(waiter, .events([(id, frame)]))
@@ -223,11 +239,12 @@ public final class Subscription: Sendable {
     /// if the sink `isWritable`, all pending frames or a due keepalive; `nil` when there is
     /// nothing to write. Frames stay queued while the sink is not writable, up to the limits.
     public func takeForSink(isWritable: Bool) -> Batch? {
-        state.withLock { state in
+        let now = clock.uptimeNanoseconds
+        return state.withLock { state in
             state.drainRequested = false
             if let end = state.end { return .end(end) }
             guard isWritable else { return nil }
-            return Self.take(&state)
+            return Self.take(&state, now: now)
         }
     }
 
