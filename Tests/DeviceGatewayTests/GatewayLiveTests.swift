@@ -1,5 +1,6 @@
 import AerosolModels
 import AerosolServer
+import AerosolStore
 import AerosolTesting
 import CoAP
 import DeviceGateway
@@ -180,6 +181,49 @@ struct GatewayLiveTests {
                 [("publicKey", other.publicKey.pemRepresentation)]
             )
             #expect(takeover.status == 403)
+        }
+    }
+}
+
+/// A server killed with its devices connected never reported them offline; the next start must.
+@Suite("Device status after a crash", .timeLimit(.minutes(1)))
+struct GhostDeviceTests {
+    @Test func devicesLeftOnlineByACrashedRunAreReportedOfflineAtStart() async throws {
+        let directory = TestServer.makeDataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let device = "0123456789abcdef01234567"
+        let token = try await TestServer.with(dataDirectory: directory) { server in
+            let token = try await server.user("ada@example.com")
+            #expect(try await server.form(.POST, "/v1/devices", token: token, [("id", device)]).status == 200)
+            return token
+        }
+        // What a run killed mid-connection leaves behind: the device recorded online.
+        let database = try await Database.open(
+            path: DataDirectory(path: directory).databasePath,
+            readers: 1,
+            logger: TestServer.logger
+        )
+        _ = try await DeviceStore(database: database).connected(
+            id: device,
+            at: Date(),
+            ipAddress: "192.0.2.1",
+            platformID: 6,
+            systemFirmwareVersion: nil
+        )
+        await database.close()
+
+        try await TestServer.with(dataDirectory: directory) { server in
+            let detail = try await server.get("/v1/devices/\(device)", token: token)
+            #expect(detail.text.contains(#""connected":false"#), "\(detail.text)")
+            let stream = try await EventStreamReader.open(
+                server,
+                "/v1/devices/events/spark?last_event_id=0",
+                token: token
+            )
+            let text = try await stream.read(until: { $0.contains("event: spark/status\n") })
+            #expect(text.contains(#""data":"offline""#))
+            #expect(text.contains(#""coreid":"\#(device)""#))
+            await stream.close()
         }
     }
 }

@@ -19,7 +19,9 @@ import Synchronization
 /// and slow work elsewhere (bcrypt on the shared pool) never delays a commit.
 public final class Database: Sendable {
     private let writer: SQLiteConnection
-    private let writeLock = AsyncLock()
+    /// The single writer's queue. Bounded: beyond 4,096 waiting writes the database is answered
+    /// as overloaded (`503` with `Retry-After`) instead of queueing without end.
+    private let writeLock = KeyedLock<Int>(maxWaiters: 4096)
     private let readers: [SQLiteConnection]
     private let next = Atomic<Int>(0)
     private let threadPool: NIOThreadPool
@@ -101,14 +103,18 @@ public final class Database: Sendable {
 
     /// Runs `body` with the writer connection, alone (statements commit one by one).
     public func write<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        try await writeLock.withLock { try await body(writer.sql()) }
+        do {
+            return try await writeLock.withLock(0) { try await body(writer.sql()) }
+        } catch KeyedLockError.overloaded {
+            throw StoreError.unavailable("the database has too many writes waiting; try again shortly")
+        }
     }
 
     /// Runs `body` in a transaction (`BEGIN IMMEDIATE` … `COMMIT`) on the writer connection;
     /// any error rolls back and is rethrown.
     public func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
         try await write { sql in
-            try await sql.raw("BEGIN IMMEDIATE").run()
+            try await Self.begin(sql)
             do {
                 let result = try await body(sql)
                 try await sql.raw("COMMIT").run()
@@ -120,9 +126,24 @@ public final class Database: Sendable {
         }
     }
 
+    /// `BEGIN IMMEDIATE`. If a failed `ROLLBACK` (a connection error, an interrupted statement)
+    /// left the writer inside a transaction, every later `BEGIN` would fail and the single
+    /// writer would be stuck: so that case is rolled back here and begun again.
+    static func begin(_ sql: any SQLDatabase) async throws {
+        do {
+            try await sql.raw("BEGIN IMMEDIATE").run()
+        } catch  where "\(error)".contains("within a transaction") {
+            try await sql.raw("ROLLBACK").run()
+            try await sql.raw("BEGIN IMMEDIATE").run()
+        }
+    }
+
     /// Closes every connection and stops their threads.
     public func close() async {
-        await writeLock.withLock {
+        // Waits for the writes in progress; a close that cannot wait (cancelled) closes anyway.
+        do {
+            try await writeLock.withLock(0) { try? await writer.close() }
+        } catch {
             try? await writer.close()
         }
         for reader in readers { try? await reader.close() }

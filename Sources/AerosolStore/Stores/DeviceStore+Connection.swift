@@ -31,6 +31,17 @@ extension DeviceStore {
         return device
     }
 
+    /// Marks offline every device recorded online, and returns them (as they were): at start,
+    /// no connection of a previous run survives, so a device still marked online lost its
+    /// connection in a crash (`kill -9`, power loss) and was never reported offline.
+    public func markAllOffline() async throws -> [Device] {
+        try await database.transaction { sql in
+            let ghosts = try await sql.raw("SELECT * FROM devices WHERE online = 1").all().map(Self.device)
+            try await sql.raw("UPDATE devices SET online = 0 WHERE online = 1").run()
+            return ghosts
+        }
+    }
+
     /// Records that the device was heard from at `date`.
     public func heard(id: String, at date: Date) async throws {
         let now = Timestamp.milliseconds(date)

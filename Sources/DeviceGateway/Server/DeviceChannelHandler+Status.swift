@@ -72,18 +72,22 @@ extension DeviceChannelHandler {
         let recorded = onlineRecorded
         gateway.registry.finish(serial) {
             _ = try? await recorded?.get()
-            await gateway.statusLock.withLock(online.deviceID) {
-                guard gateway.registry.goOffline(online.deviceID, serial: serial) else { return }
+            // Not cancellable: a connection closed by the shutdown still reports its device
+            // offline (the lock's wait would throw when the shutdown cancels this task).
+            await Task {
                 do {
-                    try await gateway.devices.disconnected(id: online.deviceID, lastHeard: online.lastHeard)
-                    if let device = try await gateway.devices.find(id: online.deviceID) {
-                        try await gateway.announce("spark/status", data: "offline", device: device)
+                    try await gateway.statusLock.withLock(online.deviceID) {
+                        guard gateway.registry.goOffline(online.deviceID, serial: serial) else { return }
+                        try await gateway.devices.disconnected(id: online.deviceID, lastHeard: online.lastHeard)
+                        if let device = try await gateway.devices.find(id: online.deviceID) {
+                            try await gateway.announce("spark/status", data: "offline", device: device)
+                        }
+                        logger.info("device offline")
                     }
-                    logger.info("device offline")
                 } catch {
                     logger.error("could not record the device offline", metadata: ["reason": "\(error)"])
                 }
-            }
+            }.value
         }
     }
 

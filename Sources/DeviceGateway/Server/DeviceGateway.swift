@@ -1,3 +1,4 @@
+import AerosolModels
 import AerosolStore
 import DeviceProtocol
 import Logging
@@ -16,13 +17,16 @@ public final class DeviceGateway: Service, Sendable {
     private let serverChannel: any Channel
     let context: GatewayContext
     private let bus: EventBus
+    /// Devices a crashed previous run left recorded online, to report offline.
+    private let ghosts: [Device]
     /// The port the gateway listens on.
     public let port: Int
 
-    private init(serverChannel: any Channel, context: GatewayContext, bus: EventBus) {
+    private init(serverChannel: any Channel, context: GatewayContext, bus: EventBus, ghosts: [Device]) {
         self.serverChannel = serverChannel
         self.context = context
         self.bus = bus
+        self.ghosts = ghosts
         self.port = serverChannel.localAddress?.port ?? context.settings.port
     }
 
@@ -44,9 +48,13 @@ public final class DeviceGateway: Service, Sendable {
             log: log,
             registry: ConnectionRegistry(),
             router: DeviceEventRouter(),
-            statusLock: KeyedLock(),
+            statusLock: KeyedLock<String>(),
             logger: logger
         )
+        // Devices still recorded online lost their connections with the previous run of the
+        // server (a crash): they are marked offline before anyone can connect again, and
+        // reported offline (`spark/status`) once the event log runs (see `run()`).
+        let ghosts = try await devices.markAllOffline()
         // Half the idle timeout without a frame: the server pings; the other half: closed.
         let pingAfter = TimeAmount.nanoseconds(TimeAmount(settings.idleTimeout).nanoseconds / 2)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -66,7 +74,7 @@ public final class DeviceGateway: Service, Sendable {
             }
             .bind(host: settings.host, port: settings.port)
             .get()
-        return DeviceGateway(serverChannel: channel, context: context, bus: bus)
+        return DeviceGateway(serverChannel: channel, context: context, bus: bus, ghosts: ghosts)
     }
 
     /// The number of devices online on this gateway.
@@ -81,6 +89,7 @@ public final class DeviceGateway: Service, Sendable {
             metadata: ["gateway.port": "\(port)"]
         )
         let events = bus.tap()
+        await reportGhostsOffline()
         await withDiscardingTaskGroup { group in
             group.addTask {
                 for await batch in events { context.router.route(batch) }
@@ -91,5 +100,28 @@ public final class DeviceGateway: Service, Sendable {
             group.cancelAll()
         }
         context.logger.debug("device gateway stopped")
+    }
+
+    /// Reports offline the devices a crashed previous run left recorded online, unless one is
+    /// already back (its new connection said `online` after the crash was noticed).
+    private func reportGhostsOffline() async {
+        guard !ghosts.isEmpty else { return }
+        for device in ghosts {
+            do {
+                try await context.statusLock.withLock(device.id) {
+                    guard context.registry.link(device.id) == nil else { return }
+                    try await context.announce("spark/status", data: "offline", device: device)
+                }
+            } catch {
+                context.logger.warning(
+                    "could not report a device offline after a crash",
+                    metadata: ["device.id": "\(device.id)", "reason": "\(error)"]
+                )
+            }
+        }
+        context.logger.notice(
+            "devices left online by a crashed previous run reported offline",
+            metadata: ["devices.count": "\(ghosts.count)"]
+        )
     }
 }

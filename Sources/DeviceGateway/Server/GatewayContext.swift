@@ -13,7 +13,7 @@ struct GatewayContext: Sendable {
     let registry: ConnectionRegistry
     let router: DeviceEventRouter
     /// Serialises each device's status changes (online, offline) across its connections.
-    let statusLock: KeyedLock
+    let statusLock: KeyedLock<String>
     let logger: Logger
 
     /// Appends a cloud event about `device` (`spark/status`, `spark/status/safe-mode`), in its
