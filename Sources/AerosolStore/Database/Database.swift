@@ -33,7 +33,8 @@ public final class Database: Sendable {
         self.threadPool = threadPool
     }
 
-    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    /// Opens (creating if needed) the database at `path` and applies pending migrations. The
+    /// database and its WAL and shared-memory files are readable by their owner only (0600).
     ///
     /// - Parameters:
     ///   - path: the SQLite file.
@@ -48,6 +49,7 @@ public final class Database: Sendable {
     ) async throws -> Database {
         var sqlLogger = logger
         sqlLogger.logLevel = max(logger.logLevel, .info)
+        try restrictPermissions(of: path, logger: logger)
         let storage = SQLiteConnection.Storage.file(path: path)
         let count = max(1, readerCount)
         let threadPool = NIOThreadPool(numberOfThreads: count + 2)
