@@ -8,9 +8,10 @@ import Synchronization
 /// would resolve the name again, and a DNS answer changed since the check (rebinding) could
 /// send it to a private address. AsyncHTTPClient's `dnsOverride` connects to a given address
 /// while TLS still names the host, but it belongs to a client's configuration, not to a
-/// request. So there is one client per (host, checked address, verification), kept while it is
-/// used so that connections are reused: a lease never waits, idle clients are closed after
-/// ``idleLifetime`` or when more than ``capacity`` are kept, and ``shutdown()`` closes all.
+/// request. So there is one client per (host, checked address, verification), kept so that
+/// its connections are reused. A lease never waits; it closes the clients that have been idle
+/// longer than ``idleLifetime``, and the least recently used idle ones beyond ``capacity`` (a
+/// client in use is never closed). ``shutdown()`` closes all.
 final class PinnedClients: Sendable {
     /// What a client is pinned to.
     struct Key: Hashable, Sendable {
