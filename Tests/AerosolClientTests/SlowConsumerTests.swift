@@ -176,4 +176,26 @@ struct SlowConsumerTests {
             #expect(seen.problem(expecting: 1001) == nil)
         }
     }
+
+    @Test func aConsumerThatLeavesWithEventsWaitingClosesTheConnection() async throws {
+        try await TestServer.with(configure: { $0.keepaliveAfter = .seconds(1) }) { server in
+            let token = try await server.user("ada@example.com")
+            let owner = try await server.userID(token: token)
+            let client = ClientLiveTests.client(server, token: token)
+            let taken = Task {
+                var names: [String] = []
+                for try await event in client.events(.mine, options: Self.options()).events {
+                    names.append(event.name)
+                    if names.count == 3 { break }
+                }
+                return names
+            }
+            try await ClientLiveTests.waitForStreams(server, count: 1)
+            try await Self.publish(1...100, owner: owner, padding: 10, on: server)
+            #expect(try await taken.value == ["e1", "e2", "e3"])
+            // The connection task was waiting to hand over e4: leaving the loop ends it, and
+            // the server notices the closed connection at its next write.
+            try await ClientLiveTests.waitForStreams(server, count: 0)
+        }
+    }
 }
