@@ -70,14 +70,10 @@ final class PinnedClients: Sendable {
         for client in clients { try? await client.shutdown() }
     }
 
-    private struct Closed: Error, CustomStringConvertible {
-        var description: String { "the webhook sender is shut down" }
-    }
-
     private func lease(_ key: Key) throws -> (HTTPClient, retired: [HTTPClient]) {
         let now = ContinuousClock.now
         return try state.withLock { state in
-            guard !state.closed else { throw Closed() }
+            guard !state.closed else { throw WebhookError.unavailable("the webhook sender is shut down") }
             var retired: [HTTPClient] = []
             // Idle too long, or too many idle: close the least recently used.
             let idle = state.entries.filter { $0.key != key && $0.value.leases == 0 }

@@ -11,9 +11,6 @@ extension EventStream {
         var description: String { "no data for \(seconds) s: the connection is taken for dead" }
     }
 
-    /// The consumer is gone: the connection ends without another attempt.
-    struct ConsumerGone: Error {}
-
     /// One connection: connects, hands events to the consumer one at a time until the body
     /// ends, fails, or goes silent. Bytes are read only while no event waits for the consumer.
     func connectOnce(
@@ -35,7 +32,8 @@ extension EventStream {
         }
         backoff.reset()
         cursor.markConnected()
-        guard await handOff.send(.connected(resumingAfter: resumeAfter)) else { throw ConsumerGone() }
+        // The consumer is gone: end like a cancellation, without another attempt.
+        guard await handOff.send(.connected(resumingAfter: resumeAfter)) else { throw CancellationError() }
 
         cursor.touch()
         let idle = options.idleTimeout
@@ -60,7 +58,7 @@ extension EventStream {
                         cursor.setHandingOver(true)
                         let taken = await handOff.send(.event(event))
                         cursor.setHandingOver(false)
-                        guard taken else { throw ConsumerGone() }
+                        guard taken else { throw CancellationError() }
                         // Only now is the event the consumer's: a reconnect resumes after it.
                         if let id { cursor.delivered(id) }
                     }

@@ -90,8 +90,7 @@ public struct EventStream: AsyncSequence, Sendable {
                 handOff.finish(throwing: error)
                 return
             } catch is CancellationError {
-                break
-            } catch is ConsumerGone {
+                // Cancelled, or the consumer is gone.
                 break
             } catch {
                 if Task.isCancelled { break }
