@@ -29,12 +29,13 @@ public func buildApplication(
     let files = try DataDirectory(path: configuration.dataDirectory)
     // Before anything that must be shut down: a missing or broken template fails here, cleanly.
     let views = try await ConsoleViews.load()
+    let secret = try ServerSecret.loadOrCreate(at: files.secretPath)
     let database = try await Database.open(
         path: files.databasePath,
         synchronous: configuration.synchronous,
+        secret: secret,
         logger: logger
     )
-    let secret = try ServerSecret.loadOrCreate(at: files.secretPath)
     let bus = EventBus(
         limits: .init(
             maxQueuedEvents: configuration.subscriberMaxEvents,

@@ -6,6 +6,11 @@ import NIOHTTP1
 /// Makes webhook requests: checks the target address, signs, sends with a deadline, and reads
 /// at most ``ResponseEvents/maxResponseBytes`` of the response.
 ///
+/// Every request goes to the very address the ``TargetResolver`` checked: plain `http` by
+/// putting that address in the URL (with the original `host` header), `https` through a
+/// client pinned to it (``PinnedClients``: TLS still sends the host name as SNI and verifies
+/// the certificate against it). Nothing resolves the name a second time.
+///
 /// One HTTP client verifies TLS certificates; a second one, used only by webhooks with
 /// `rejectUnauthorized: false`, does not. Redirects are not followed (a redirect could lead
 /// to a private address); a 3xx is an answer like any other.
@@ -25,17 +30,42 @@ final class DeliverySender: Sendable {
 
     private let verifying: HTTPClient
     private let lenient: HTTPClient
+    private let pinned: PinnedClients
     let resolver: TargetResolver
     let timeout: Duration
     let maxResponseBytes = ResponseEvents.maxResponseBytes
 
-    init(resolver: TargetResolver, timeout: Duration, connectionsPerHost: Int) {
+    /// A sender; `configure` adjusts every HTTP client's configuration (tests add trust roots).
+    init(
+        resolver: TargetResolver,
+        timeout: Duration,
+        connectionsPerHost: Int,
+        configure: @escaping @Sendable (inout HTTPClient.Configuration) -> Void = { _ in }
+    ) {
         self.resolver = resolver
         self.timeout = timeout
+        let makeConfiguration: @Sendable (Bool) -> HTTPClient.Configuration = { verifyTLS in
+            var configuration = Self.configuration(
+                verifyTLS: verifyTLS,
+                timeout: timeout,
+                connectionsPerHost: connectionsPerHost
+            )
+            configure(&configuration)
+            return configuration
+        }
+        verifying = HTTPClient(eventLoopGroupProvider: .singleton, configuration: makeConfiguration(true))
+        lenient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: makeConfiguration(false))
+        pinned = PinnedClients(makeConfiguration: makeConfiguration)
+    }
+
+    private static func configuration(verifyTLS: Bool, timeout: Duration, connectionsPerHost: Int)
+        -> HTTPClient.Configuration
+    {
         let amount = TimeAmount.nanoseconds(
             timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
         )
         var configuration = HTTPClient.Configuration(
+            certificateVerification: verifyTLS ? .fullVerification : .none,
             redirectConfiguration: .disallow,
             timeout: .init(connect: amount, read: amount),
             decompression: .disabled
@@ -46,15 +76,7 @@ final class DeliverySender: Sendable {
         )
         // A refused connection is an attempt that failed, retried by the webhook's own policy.
         configuration.connectionPool.retryConnectionEstablishment = false
-        verifying = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        var insecure = HTTPClient.Configuration(
-            certificateVerification: .none,
-            redirectConfiguration: .disallow,
-            timeout: .init(connect: amount, read: amount),
-            decompression: .disabled
-        )
-        insecure.connectionPool = configuration.connectionPool
-        lenient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: insecure)
+        return configuration
     }
 
     /// Sends `request`; never throws: every failure is an ``AttemptResult``.
@@ -68,10 +90,10 @@ final class DeliverySender: Sendable {
             return Outcome(result: .failure(reason: "\(error)", retryable: true), sent: false)
         }
         let target = request.url
-        // Plain HTTP goes to the address just checked; HTTPS needs the name for TLS.
-        let url =
-            target.isSecure || addresses.isEmpty
-            ? target.text : "http://\(addresses[0].urlHost):\(target.port)\(target.pathAndQuery)"
+        let checked = addresses[0]
+        // Plain HTTP goes to the address just checked; HTTPS to the same address through a
+        // pinned client, unless the URL names an address already (nothing to resolve then).
+        let url = target.isSecure ? target.text : "http://\(checked.urlHost):\(target.port)\(target.pathAndQuery)"
         var http = HTTPClientRequest(url: url)
         http.method = HTTPMethod(rawValue: request.method)
         for header in request.headers { http.headers.add(name: header.name, value: header.value) }
@@ -85,38 +107,49 @@ final class DeliverySender: Sendable {
             )
         }
         if request.body != nil { http.body = .bytes(ByteBuffer(bytes: body)) }
-        let client = verifyTLS ? verifying : lenient
         let prepared = http
         do {
-            return try await withDeadline {
-                let response = try await client.execute(
-                    prepared,
-                    deadline: .now() + .seconds(Int64(seconds(self.timeout) + 1))
-                )
-                var collected: [UInt8] = []
-                for try await chunk in response.body {
-                    let room = self.maxResponseBytes - collected.count
-                    guard room > 0 else { break }
-                    collected.append(contentsOf: chunk.readableBytesView.prefix(room))
-                }
-                let retryAfter = response.headers.first(name: "retry-after").flatMap { Int64($0) }.map {
-                    Duration.seconds(max(0, $0))
-                }
-                return Outcome(
-                    result: .response(status: Int(response.status.code), retryAfter: retryAfter),
-                    body: collected,
-                    sent: true
-                )
+            guard target.isSecure, TargetResolver.literal(target.host) == nil else {
+                return try await exchange(prepared, on: verifyTLS ? verifying : lenient)
+            }
+            let key = PinnedClients.Key(host: target.host, address: checked.text, verifyTLS: verifyTLS)
+            return try await pinned.withClient(key) { client in
+                try await exchange(prepared, on: client)
             }
         } catch {
             return Outcome(result: .failure(reason: describe(error), retryable: true), sent: true)
         }
     }
 
-    /// Closes both clients.
+    /// Sends `request` on `client` with the deadline and reads the capped response.
+    private func exchange(_ request: HTTPClientRequest, on client: HTTPClient) async throws -> Outcome {
+        try await withDeadline {
+            let response = try await client.execute(
+                request,
+                deadline: .now() + .seconds(Int64(seconds(self.timeout) + 1))
+            )
+            var collected: [UInt8] = []
+            for try await chunk in response.body {
+                let room = self.maxResponseBytes - collected.count
+                guard room > 0 else { break }
+                collected.append(contentsOf: chunk.readableBytesView.prefix(room))
+            }
+            let retryAfter = response.headers.first(name: "retry-after").flatMap { Int64($0) }.map {
+                Duration.seconds(max(0, $0))
+            }
+            return Outcome(
+                result: .response(status: Int(response.status.code), retryAfter: retryAfter),
+                body: collected,
+                sent: true
+            )
+        }
+    }
+
+    /// Closes every client.
     func shutdown() async {
         try? await verifying.shutdown()
         try? await lenient.shutdown()
+        await pinned.shutdown()
     }
 
     private struct TimedOut: Error {}

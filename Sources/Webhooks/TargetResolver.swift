@@ -11,8 +11,9 @@ import Synchronization
 
 /// Resolves webhook hosts and enforces the ``AddressPolicy``: unless private targets are
 /// allowed, a host any of whose addresses is not public is refused. Lookups are cached for
-/// 30 seconds. For `http` URLs the sender then connects to the very address that was checked,
-/// so a DNS answer that changes between check and connection cannot reach a private address.
+/// 30 seconds. The sender then connects to the very address that was checked (see
+/// ``DeliverySender``), so a DNS answer that changes between check and connection cannot
+/// reach a private address.
 final class TargetResolver: Sendable {
     /// A checked address.
     struct Address: Sendable, Hashable {
@@ -28,11 +29,22 @@ final class TargetResolver: Sendable {
     }
 
     let allowPrivate: Bool
+    private let restriction: @Sendable ([UInt8]) -> String?
+    private let lookUp: @Sendable (String) async throws -> [Address]
     private let cache = Mutex<[String: Cached]>([:])
     private let lifetime: Duration = .seconds(30)
 
-    init(allowPrivate: Bool) {
+    /// A resolver; `restriction` (default ``AddressPolicy/restriction(of:)``) judges each
+    /// address and `lookUp` (default the system's `getaddrinfo`) resolves names — both are
+    /// seams for tests.
+    init(
+        allowPrivate: Bool,
+        restriction: @escaping @Sendable ([UInt8]) -> String? = AddressPolicy.restriction(of:),
+        lookUp: @escaping @Sendable (String) async throws -> [Address] = TargetResolver.systemLookUp
+    ) {
         self.allowPrivate = allowPrivate
+        self.restriction = restriction
+        self.lookUp = lookUp
     }
 
     /// The addresses of `host`, checked. Throws ``WebhookError/refused(_:)`` for a refused
@@ -44,7 +56,8 @@ final class TargetResolver: Sendable {
         } else if let cached = cache.withLock({ $0[host] }), cached.expires > .now {
             addresses = cached.addresses
         } else {
-            addresses = try await Self.lookUp(host)
+            addresses = try await lookUp(host)
+            guard !addresses.isEmpty else { throw WebhookError.unavailable("could not resolve \(host)") }
             cache.withLock { cache in
                 if cache.count > 10_000 { cache.removeAll() }
                 cache[host] = Cached(addresses: addresses, expires: .now + lifetime)
@@ -52,7 +65,7 @@ final class TargetResolver: Sendable {
         }
         if !allowPrivate {
             for address in addresses {
-                if let why = AddressPolicy.restriction(of: address.bytes) {
+                if let why = restriction(address.bytes) {
                     let shown = address.text == host ? host : "\(host) (\(address.text))"
                     throw WebhookError.refused(
                         "\(shown) is \(why); webhooks may only call public addresses unless the server runs with --allow-private-webhooks"
@@ -78,7 +91,8 @@ final class TargetResolver: Sendable {
         return nil
     }
 
-    private static func lookUp(_ host: String) async throws -> [Address] {
+    /// The system's answer for `host` (`getaddrinfo`, off the cooperative pool).
+    static func systemLookUp(_ host: String) async throws -> [Address] {
         let result: Result<[Address], WebhookError> = await withCheckedContinuation { continuation in
             // getaddrinfo blocks, so it runs off the cooperative pool.
             DispatchQueue.global().async {

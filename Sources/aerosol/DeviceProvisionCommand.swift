@@ -43,7 +43,13 @@ struct DeviceProvisionCommand: AsyncParsableCommand {
         let directory = try DataDirectory(
             path: try EnvironmentOption.resolve(dataDir, "AEROSOL_DATA_DIR", default: "./aerosol-data")
         )
-        let database = try await Database.open(path: directory.databasePath, readers: 1, logger: logger)
+        // The secret lets a migration seal what an older version stored in the clear.
+        let database = try await Database.open(
+            path: directory.databasePath,
+            readers: 1,
+            secret: try ServerSecret.loadOrCreate(at: directory.secretPath),
+            logger: logger
+        )
         do {
             try await DeviceKeyStore(database: database).provision(deviceID: deviceID, publicKeyPEM: publicKey)
             await database.close()

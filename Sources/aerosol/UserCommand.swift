@@ -55,7 +55,13 @@ struct UserCommand: AsyncParsableCommand {
             let directory = try DataDirectory(
                 path: try EnvironmentOption.resolve(dataDir, "AEROSOL_DATA_DIR", default: "./aerosol-data")
             )
-            let database = try await Database.open(path: directory.databasePath, readers: 1, logger: logger)
+            // The secret lets a migration seal what an older version stored in the clear.
+            let database = try await Database.open(
+                path: directory.databasePath,
+                readers: 1,
+                secret: try ServerSecret.loadOrCreate(at: directory.secretPath),
+                logger: logger
+            )
             do {
                 let user = try await UserStore(database: database).create(email: email, password: secret)
                 await database.close()

@@ -8,8 +8,13 @@ import ServerSentEvents
 /// It connects, yields events as they arrive, and when the connection ends, fails, or stays
 /// silent longer than ``StreamOptions/idleTimeout`` it reconnects with backoff and jitter,
 /// sending `Last-Event-ID` so that (against Aerosol) no event is lost or repeated. Each reconnect
-/// is yielded as ``StreamUpdate/reconnecting(reason:attempt:retryIn:)``. A 401 or 403 ends the
-/// sequence with a ``ClientError``; cancelling the consuming task ends it cleanly.
+/// is yielded as ``StreamUpdate/reconnecting(reason:attempt:retryIn:)``. A 400, 401, 403 or 404
+/// ends the sequence with a ``ClientError``; cancelling the consuming task ends it cleanly.
+///
+/// Nothing is buffered between the connection and the consumer: the connection reads on only
+/// once the consumer has taken the last event, so a slow consumer slows the reading (and the
+/// server, which may close the stream and is then resumed from) rather than losing events. The
+/// `Last-Event-ID` of a reconnect is the id of the last event the consumer received.
 public struct EventStream: AsyncSequence, Sendable {
     public typealias Element = StreamUpdate
 
@@ -19,11 +24,22 @@ public struct EventStream: AsyncSequence, Sendable {
 
     /// Iterates the updates; the connection lives exactly as long as the iterator.
     public struct Iterator: AsyncIteratorProtocol {
-        var base: AsyncThrowingStream<StreamUpdate, any Error>.Iterator
+        let handOff: HandOff<StreamUpdate>
         let connection: ConnectionLifetime
 
         public mutating func next() async throws -> StreamUpdate? {
-            try await base.next()
+            do {
+                guard let update = try await handOff.receive() else {
+                    // The end, or the consumer's task was cancelled: either way the
+                    // connection has nobody left to read for.
+                    connection.task.cancel()
+                    return nil
+                }
+                return update
+            } catch {
+                connection.task.cancel()
+                throw error
+            }
         }
     }
 
@@ -42,19 +58,15 @@ public struct EventStream: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> Iterator {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(
-            of: StreamUpdate.self,
-            bufferingPolicy: .bufferingOldest(10_000)
-        )
+        let handOff = HandOff<StreamUpdate>()
         // The connection loop needs a task of its own that outlives each `next()` call. It is
-        // bound to the iterator: when the consumer is cancelled the stream terminates, and when
-        // the consumer drops the iterator its lifetime object cancels the task; either closes
-        // the connection.
+        // bound to the iterator: when the consumer is cancelled the hand-off ends and the
+        // iterator cancels the task, and when the consumer drops the iterator its lifetime
+        // object cancels the task; either closes the connection.
         let task = Task { [self] in
-            await run(continuation)
+            await run(handOff)
         }
-        continuation.onTermination = { _ in task.cancel() }
-        return Iterator(base: stream.makeAsyncIterator(), connection: ConnectionLifetime(task))
+        return Iterator(handOff: handOff, connection: ConnectionLifetime(task))
     }
 
     /// Only the events, without connection updates.
@@ -64,19 +76,21 @@ public struct EventStream: AsyncSequence, Sendable {
         }
     }
 
-    private func run(_ continuation: AsyncThrowingStream<StreamUpdate, any Error>.Continuation) async {
+    private func run(_ handOff: HandOff<StreamUpdate>) async {
         var backoff = ReconnectBackoff(initial: options.initialBackoff, maximum: options.maxBackoff)
         var generator = SystemRandomNumberGenerator()
         let cursor = StreamCursor(lastID: options.lastEventID)
+        if options.lastEventID == nil { cursor.setStart(await logPosition()) }
         while !Task.isCancelled {
             let reason: String
             do {
-                try await connectOnce(cursor: cursor, backoff: &backoff, continuation: continuation)
+                try await connectOnce(cursor: cursor, backoff: &backoff, handOff: handOff)
                 reason = "the server closed the stream"
             } catch let error as ClientError where Self.isFatal(error) {
-                continuation.finish(throwing: error)
+                handOff.finish(throwing: error)
                 return
             } catch is CancellationError {
+                // Cancelled, or the consumer is gone.
                 break
             } catch {
                 if Task.isCancelled { break }
@@ -84,14 +98,16 @@ public struct EventStream: AsyncSequence, Sendable {
             }
             if Task.isCancelled { break }
             let delay = backoff.nextDelay(using: &generator)
-            continuation.yield(.reconnecting(reason: reason, attempt: backoff.attempt, retryIn: delay))
+            guard await handOff.send(.reconnecting(reason: reason, attempt: backoff.attempt, retryIn: delay)) else {
+                break
+            }
             do {
                 try await Task.sleep(for: delay)
             } catch {
                 break
             }
         }
-        continuation.finish()
+        handOff.finish()
     }
 
     /// Errors that another attempt cannot fix: refused credentials or access, or a stream that

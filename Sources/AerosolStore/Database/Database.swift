@@ -35,21 +35,46 @@ public final class Database: Sendable {
         self.threadPool = threadPool
     }
 
-    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    /// Opens (creating if needed) the database at `path` and applies pending migrations. The
+    /// database and its WAL and shared-memory files are readable by their owner only (0600).
     ///
     /// - Parameters:
     ///   - path: the SQLite file.
     ///   - readers: read connections (default 3).
     ///   - synchronous: `FULL` (default: every commit reaches the disk before it is acknowledged)
     ///     or `NORMAL` (survives a process crash, not a power loss).
+    ///   - secret: the server secret, which a migration needs to seal data stored in the clear
+    ///     by an older version (opening such a database without it fails, changing nothing).
     public static func open(
         path: String,
         readers readerCount: Int = 3,
         synchronous: Synchronous = .full,
+        secret: ServerSecret? = nil,
+        logger: Logger
+    ) async throws -> Database {
+        try await open(
+            path: path,
+            readers: readerCount,
+            synchronous: synchronous,
+            secret: secret,
+            through: nil,
+            logger: logger
+        )
+    }
+
+    /// ``open(path:readers:synchronous:secret:logger:)`` with the migrations applied only up to
+    /// `lastVersion` (tests make databases as older versions left them).
+    static func open(
+        path: String,
+        readers readerCount: Int,
+        synchronous: Synchronous,
+        secret: ServerSecret?,
+        through lastVersion: Int?,
         logger: Logger
     ) async throws -> Database {
         var sqlLogger = logger
         sqlLogger.logLevel = max(logger.logLevel, .info)
+        try restrictPermissions(of: path, logger: logger)
         let storage = SQLiteConnection.Storage.file(path: path)
         let count = max(1, readerCount)
         let threadPool = NIOThreadPool(numberOfThreads: count + 2)
@@ -67,6 +92,15 @@ public final class Database: Sendable {
             // WAL must be switched on before anything else touches the file.
             _ = try await writer.query("PRAGMA journal_mode=WAL", [])
             try await configure(writer, synchronous: synchronous)
+            // Migrations run on the writer alone, before any reader exists: a connection that
+            // read the schema before a migration renamed a column would go on naming the old
+            // column in the rows of `SELECT *`.
+            try await Migrations.apply(
+                to: Database(path: path, writer: writer, readers: [writer], threadPool: threadPool),
+                secret: secret,
+                through: lastVersion,
+                logger: logger
+            )
             var readers: [SQLiteConnection] = []
             for _ in 0..<count {
                 let reader = try await SQLiteConnection.open(
@@ -79,9 +113,7 @@ public final class Database: Sendable {
                 try await configure(reader, synchronous: synchronous)
                 readers.append(reader)
             }
-            let database = Database(path: path, writer: writer, readers: readers, threadPool: threadPool)
-            try await Migrations.apply(to: database, logger: logger)
-            return database
+            return Database(path: path, writer: writer, readers: readers, threadPool: threadPool)
         } catch {
             for connection in opened { try? await connection.close() }
             try? await threadPool.shutdownGracefully()

@@ -3,7 +3,8 @@ import Logging
 import SQLKit
 
 /// The schema, as an ordered list of steps; each runs once, in a transaction, and is recorded
-/// in `schema_migrations`.
+/// in `schema_migrations`. A step may also rewrite data that needs the server secret (see
+/// ``sealing``).
 enum Migrations {
     static let steps: [[String]] = [
         [
@@ -164,9 +165,49 @@ enum Migrations {
             "ALTER TABLE devices ADD COLUMN functions TEXT NULL",
             "ALTER TABLE devices ADD COLUMN variables TEXT NULL",
         ],
+        // 5: webhook definitions are sealed at rest: their headers, query, form, body and URL
+        // hold third-party credentials (API keys, bearer tokens, the `auth` user name). The
+        // rows are sealed by `sealWebhookDefinitions` in the same transaction.
+        [
+            "ALTER TABLE webhooks RENAME COLUMN definition TO sealed_definition"
+        ],
     ]
 
-    static func apply(to store: Database, logger: Logger) async throws {
+    /// Work a step does after its statements, in its transaction, with the server secret.
+    /// It returns whether it rewrote data that the file may still hold in the clear (in freed
+    /// pages), which then is scrubbed once the step is committed.
+    typealias Sealing = @Sendable (any SQLDatabase, ServerSecret?) async throws -> Bool
+
+    /// The data work of each step that has some, by version.
+    static let sealing: [Int: Sealing] = [5: sealWebhookDefinitions]
+
+    /// Seals the definition of every webhook stored before definitions were sealed.
+    static func sealWebhookDefinitions(_ database: any SQLDatabase, _ secret: ServerSecret?) async throws -> Bool {
+        let rows = try await database.raw("SELECT id, sealed_definition FROM webhooks").all()
+        guard !rows.isEmpty else { return false }
+        guard let secret else {
+            throw StoreError.unavailable(
+                "the database holds webhooks to encrypt: open it with the server secret (start the server once)"
+            )
+        }
+        for row in rows {
+            let id = try row.decode(column: "id", as: String.self)
+            let plain = try row.decode(column: "sealed_definition", as: String.self)
+            try await database.raw(
+                "UPDATE webhooks SET sealed_definition = \(bind: try secret.seal(plain)) WHERE id = \(bind: id)"
+            ).run()
+        }
+        return true
+    }
+
+    /// Applies the pending steps up to `lastVersion` (all by default); `secret` is needed only
+    /// when a step has data to seal.
+    static func apply(
+        to store: Database,
+        secret: ServerSecret?,
+        through lastVersion: Int? = nil,
+        logger: Logger
+    ) async throws {
         let database = store.sql
         try await database.raw(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)"
@@ -176,21 +217,36 @@ enum Migrations {
         let done = Set(applied)
         for (index, statements) in steps.enumerated() where !done.contains(index + 1) {
             let version = index + 1
-            try await store.transaction { database in
+            if let lastVersion, version > lastVersion { break }
+            let rewritten = try await store.transaction { database in
                 // Another process may have migrated between our check and our lock.
                 let raced = try await database.raw(
                     "SELECT version FROM schema_migrations WHERE version = \(bind: version)"
                 ).first()
-                guard raced == nil else { return }
+                guard raced == nil else { return false }
                 for statement in statements {
                     try await database.raw(SQLQueryString(statement)).run()
                 }
+                let rewritten = try await sealing[version]?(database, secret) ?? false
                 let now = Int64(Date.now.timeIntervalSince1970 * 1000)
                 try await database.raw(
                     "INSERT INTO schema_migrations (version, applied_at) VALUES (\(bind: version), \(bind: now))"
                 ).run()
                 logger.info("applied database migration", metadata: ["db.migration": "\(version)"])
+                return rewritten
             }
+            if rewritten { try await scrub(store, logger: logger) }
         }
+    }
+
+    /// Rewrites the whole file so that no page still holds what was just sealed (an update
+    /// leaves the old row in a freed page, and earlier deletions left theirs), then empties the
+    /// write-ahead log, which held the old pages too. Runs once, after the step that sealed.
+    static func scrub(_ store: Database, logger: Logger) async throws {
+        try await store.write { sql in
+            try await sql.raw("VACUUM").run()
+            try await sql.raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
+        }
+        logger.info("rewrote the database file without the data that was sealed")
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
-/// A webhook as the store keeps it: whose it is, its definition as JSON text (never holding a
-/// secret), its credentials (sealed at rest, open here), and its pause state.
+/// A webhook as the store keeps it: whose it is, its definition as JSON text (sealed at rest,
+/// open here), its credentials (sealed at rest, open here), and its pause state.
 ///
 /// The store does not interpret the definition; the `Webhooks` module parses and validates it.
 public struct StoredWebhook: Sendable, Hashable {
@@ -28,7 +28,8 @@ public struct StoredWebhook: Sendable, Hashable {
     public var ownerID: String?
     /// The owning product, for product webhooks.
     public var productID: Int?
-    /// The definition as compact JSON text (no password, no secret).
+    /// The definition as compact JSON text (no password, no secret; the store seals it on
+    /// write, as its headers and URL may hold credentials of their own).
     public var definition: String
     /// The secrets, in the clear (the store seals them on write).
     public var credentials: Credentials

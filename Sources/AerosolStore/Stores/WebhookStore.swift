@@ -2,8 +2,9 @@ import AerosolModels
 import Foundation
 import SQLKit
 
-/// Webhook definitions. Passwords and signing secrets are sealed (AES-GCM under the server
-/// secret) before they reach the database, like stored tokens.
+/// Webhook definitions. The definitions (whose headers, query, form, body, URL and `auth` user
+/// name may hold third-party credentials), passwords and signing secrets are sealed (AES-GCM
+/// under the server secret) before they reach the database, like stored tokens.
 public struct WebhookStore: Sendable {
     let database: Database
     let secret: ServerSecret
@@ -17,12 +18,13 @@ public struct WebhookStore: Sendable {
     /// Inserts a new webhook.
     public func create(_ webhook: StoredWebhook) async throws {
         let sealed = try seal(webhook.credentials)
+        let definition = try secret.seal(webhook.definition)
         try await database.write { sql in
             try await sql.raw(
                 """
-                INSERT INTO webhooks (id, owner_id, product_id, definition, sealed_credentials, after_event_id,
+                INSERT INTO webhooks (id, owner_id, product_id, sealed_definition, sealed_credentials, after_event_id,
                     paused_until, pause_reason, created_at, updated_at)
-                VALUES (\(bind: webhook.id), \(bind: webhook.ownerID), \(bind: webhook.productID), \(bind: webhook.definition),
+                VALUES (\(bind: webhook.id), \(bind: webhook.ownerID), \(bind: webhook.productID), \(bind: definition),
                     \(bind: sealed), \(bind: webhook.afterEventID), NULL, NULL,
                     \(bind: Timestamp.milliseconds(webhook.createdAt)), \(bind: Timestamp.milliseconds(webhook.updatedAt)))
                 """
@@ -39,10 +41,11 @@ public struct WebhookStore: Sendable {
         updatedAt: Date
     ) async throws {
         let sealed = try seal(credentials)
+        let sealedDefinition = try secret.seal(definition)
         let row = try await database.write { sql in
             try await sql.raw(
                 """
-                    UPDATE webhooks SET definition = \(bind: definition), sealed_credentials = \(bind: sealed),
+                    UPDATE webhooks SET sealed_definition = \(bind: sealedDefinition), sealed_credentials = \(bind: sealed),
                     paused_until = NULL, pause_reason = NULL, updated_at = \(bind: Timestamp.milliseconds(updatedAt))
                 WHERE id = \(bind: id) RETURNING id
                 """
@@ -114,7 +117,7 @@ public struct WebhookStore: Sendable {
             id: try row.decode(column: "id", as: String.self),
             ownerID: try row.decode(column: "owner_id", as: String?.self),
             productID: try row.decode(column: "product_id", as: Int?.self),
-            definition: try row.decode(column: "definition", as: String.self),
+            definition: try secret.open(try row.decode(column: "sealed_definition", as: String.self)),
             credentials: credentials,
             afterEventID: try row.decode(column: "after_event_id", as: Int64.self),
             pausedUntil: try row.decode(column: "paused_until", as: Int64?.self).map(Timestamp.date(milliseconds:)),
