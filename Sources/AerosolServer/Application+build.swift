@@ -29,6 +29,7 @@ public func buildApplication(
     let files = try DataDirectory(path: configuration.dataDirectory)
     // Before anything that must be shut down: a missing or broken template fails here, cleanly.
     let views = try await ConsoleViews.load()
+    let openAPI = try OpenAPIDocument.load()
     let database = try await Database.open(
         path: files.databasePath,
         synchronous: configuration.synchronous,
@@ -100,6 +101,7 @@ public func buildApplication(
             ])
         )
     }
+    OpenAPIRoutes(document: openAPI).register(routes)
     TokenRoutes(cloud: cloud).register(routes)
     ProductRoutes(cloud: cloud).register(routes)
     DeviceRoutes(cloud: cloud).register(routes)
