@@ -138,7 +138,7 @@ public func buildApplication(
                 "aerosol listening on http://\(host):\(port)",
                 metadata: ["data.dir": "\(files.path)", "event.last_id": "\(log.latestID)"]
             )
-            await onServerRunning(RunningServer(port: port, log: log, devicePort: gateway.port))
+            await onServerRunning(RunningServer(port: port, log: log, devicePort: gateway.port, routes: table.all))
         },
         logger: logger
     )

@@ -19,6 +19,8 @@ public struct TestServer: Sendable {
     public let dataDirectory: String
     /// The running server's event log (to publish as a device would).
     public let log: EventLog
+    /// Every route the server's router has.
+    public let routes: [RegisteredRoute]
     public let group: ServiceGroup
 
     /// Starts a graceful shutdown, as SIGTERM does.
@@ -104,6 +106,7 @@ public struct TestServer: Sendable {
                 devicePort: running.devicePort,
                 dataDirectory: directory,
                 log: running.log,
+                routes: running.routes,
                 group: group
             )
             do {

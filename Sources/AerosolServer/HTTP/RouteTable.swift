@@ -13,6 +13,11 @@ final class SharedRouteTable: Sendable {
     func methods(for path: String) -> [HTTPRequest.Method] {
         table.withLock { $0.methods(for: path) }
     }
+
+    /// Every route registered so far, in the order of registration.
+    var all: [RegisteredRoute] {
+        table.withLock { $0.all }
+    }
 }
 
 /// The API's route patterns and their methods, to tell "no such route" (404) from "no such
@@ -22,6 +27,11 @@ struct RouteTable: Sendable {
 
     mutating func add(_ path: String, _ method: HTTPRequest.Method) {
         routes.append((path.split(separator: "/"), method))
+    }
+
+    /// Every route as registered (`/v1/devices/:device`, `/v1/events/**`).
+    var all: [RegisteredRoute] {
+        routes.map { RegisteredRoute(method: $0.method.rawValue, path: "/" + $0.segments.joined(separator: "/")) }
     }
 
     /// The methods some route accepts for `path`; empty if no route matches it.
