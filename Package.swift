@@ -116,7 +116,7 @@ let package = Package(
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.copy("Console/Resources")],
+            resources: [.copy("Console/Resources"), .copy("OpenAPI/openapi.json")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -30,6 +30,7 @@ public func buildApplication(
     // Before anything that must be shut down: a missing or broken template fails here, cleanly.
     let views = try await ConsoleViews.load()
     let secret = try ServerSecret.loadOrCreate(at: files.secretPath)
+    let openAPI = try OpenAPIDocument.load()
     let database = try await Database.open(
         path: files.databasePath,
         synchronous: configuration.synchronous,
@@ -106,6 +107,7 @@ public func buildApplication(
             ])
         )
     }
+    OpenAPIRoutes(document: openAPI).register(routes)
     TokenRoutes(cloud: cloud).register(routes)
     ProductRoutes(cloud: cloud).register(routes)
     DeviceRoutes(cloud: cloud).register(routes)

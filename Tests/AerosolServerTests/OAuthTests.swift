@@ -80,6 +80,37 @@ struct OAuthTests {
         }
     }
 
+    /// Found by the contract test (schemathesis): `expires_in=9223372036854775806` made the
+    /// expiry overflow its time in milliseconds and crashed the server. Lifetimes are bounded at
+    /// 100 years, by `expires_in` and `expires_at` alike.
+    @Test func lifetimesBeyondAHundredYearsAreRefused() async throws {
+        try await TestServer.with { server in
+            try await server.createUser("ada@example.com")
+            let credentials = [
+                ("grant_type", "password"), ("username", "ada@example.com"), ("password", "correct-horse"),
+            ]
+            for lifetime in ["9223372036854775806", "9300000000000", "3153600001"] {
+                let response = try await token(server, credentials + [("expires_in", lifetime)])
+                #expect(response.status == 400)
+                #expect(
+                    response.text
+                        == #"{"error":"invalid_request","error_description":"expires_in must be a whole number of seconds up to 3153600000 (100 years), 0 for never"}"#
+                )
+            }
+            let farAway = try await token(server, credentials + [("expires_at", "+99999-12-31T23:59:59Z")])
+            #expect(farAway.status == 400)
+            #expect(
+                farAway.text
+                    == #"{"error":"invalid_request","error_description":"expires_at must be an ISO-8601 time in the future, at most 100 years away"}"#
+            )
+            let longest = try await token(server, credentials + [("expires_in", "3153600000")])
+            #expect(longest.status == 200)
+            #expect(try JSONValue(longest)["expires_in"] == .int(3_153_600_000))
+            // The server is still there.
+            #expect(try await server.request(.GET, "/healthz").status == 200)
+        }
+    }
+
     @Test func documentedRequestErrors() async throws {
         try await TestServer.with { server in
             let missingGrant = try await token(server, [("username", "a"), ("password", "b")])

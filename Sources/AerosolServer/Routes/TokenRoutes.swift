@@ -123,24 +123,30 @@ struct TokenRoutes {
         return id
     }
 
+    /// The longest `expires_in`: 100 years. Far longer ones would overflow the expiry's time in
+    /// milliseconds (a crash); `0` is how a token never expires.
+    static let maximumLifetime = 3_153_600_000
+
     /// `expires_in` seconds (0 = never) or `expires_at`; the configured default otherwise.
     private func tokenLifetime(_ fields: RequestFields) throws -> TimeInterval? {
         if fields.has("expires_in") {
-            guard let seconds = try? fields.int("expires_in"), seconds >= 0 else {
+            guard let seconds = try? fields.int("expires_in"), (0...Self.maximumLifetime).contains(seconds) else {
                 throw APIError.oauth(
                     .badRequest,
                     "invalid_request",
-                    "expires_in must be a whole number of seconds, 0 for never"
+                    "expires_in must be a whole number of seconds up to \(Self.maximumLifetime) (100 years), 0 for never"
                 )
             }
             return seconds == 0 ? nil : TimeInterval(seconds)
         }
         if let text = fields.string("expires_at") {
-            guard let date = Timestamp.parse(text), date > Date() else {
+            guard let date = Timestamp.parse(text), date > Date(),
+                date.timeIntervalSinceNow <= TimeInterval(Self.maximumLifetime)
+            else {
                 throw APIError.oauth(
                     .badRequest,
                     "invalid_request",
-                    "expires_at must be an ISO-8601 time in the future"
+                    "expires_at must be an ISO-8601 time in the future, at most 100 years away"
                 )
             }
             return date.timeIntervalSinceNow.rounded(.up)
