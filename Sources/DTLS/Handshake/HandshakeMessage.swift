@@ -1,0 +1,74 @@
+/// A DTLS handshake message header (RFC 6347 §4.2.2) and the fragment it carries.
+///
+/// `msg_type:1 length:3 message_seq:2 fragment_offset:3 fragment_length:3 body`.
+struct HandshakeFragment: Sendable {
+    var type: UInt8
+    /// The length of the whole message body.
+    var length: Int
+    var messageSequence: UInt16
+    var fragmentOffset: Int
+    /// The bytes of this fragment (`fragment_length` of them).
+    var bytes: ArraySlice<UInt8>
+
+    /// Whether this fragment is the whole message.
+    var isWhole: Bool { self.fragmentOffset == 0 && self.bytes.count == self.length }
+
+    /// Parses every handshake fragment in a record's plaintext (a record may carry several).
+    static func parseAll(_ plaintext: ArraySlice<UInt8>) throws(DTLSError) -> [HandshakeFragment] {
+        var reader = ByteReader(plaintext, error: .malformedHandshake)
+        var fragments: [HandshakeFragment] = []
+        while !reader.isAtEnd {
+            let type = try reader.readUInt8()
+            let length = try reader.readUInt24()
+            let sequence = try reader.readUInt16()
+            let offset = try reader.readUInt24()
+            let fragmentLength = try reader.readUInt24()
+            guard offset + fragmentLength <= length else { throw .malformedHandshake }
+            let bytes = try reader.readBytes(fragmentLength)
+            fragments.append(
+                HandshakeFragment(
+                    type: type,
+                    length: length,
+                    messageSequence: sequence,
+                    fragmentOffset: offset,
+                    bytes: bytes
+                )
+            )
+        }
+        return fragments
+    }
+}
+
+/// A whole handshake message and its encodings.
+struct HandshakeMessage: Sendable {
+    var type: UInt8
+    var messageSequence: UInt16
+    var body: [UInt8]
+
+    static let helloRequest: UInt8 = 0
+    static let clientHello: UInt8 = 1
+    static let serverHello: UInt8 = 2
+    static let helloVerifyRequest: UInt8 = 3
+    static let certificate: UInt8 = 11
+    static let serverKeyExchange: UInt8 = 12
+    static let certificateRequest: UInt8 = 13
+    static let serverHelloDone: UInt8 = 14
+    static let certificateVerify: UInt8 = 15
+    static let clientKeyExchange: UInt8 = 16
+    static let finished: UInt8 = 20
+
+    /// The message with its 12-byte header as if unfragmented (`fragment_offset` 0,
+    /// `fragment_length` = `length`): the form that is sent, and the form hashed into the
+    /// Finished transcript (RFC 6347 §4.2.6).
+    var encoded: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(12 + self.body.count)
+        bytes.append(self.type)
+        bytes.appendUInt24(self.body.count)
+        bytes.appendUInt16(self.messageSequence)
+        bytes.appendUInt24(0)
+        bytes.appendUInt24(self.body.count)
+        bytes.append(contentsOf: self.body)
+        return bytes
+    }
+}
