@@ -280,6 +280,9 @@ import Testing
         var oldVersion = good
         oldVersion[1] = 0xFF
         #expect(refusal(oldVersion).0 == .unsupportedProtocolVersion)
+        var tlsVersion = good
+        tlsVersion.replaceSubrange(0..<2, with: [0x03, 0x03])  // TLS 1.2's number is not DTLS
+        #expect(refusal(tlsVersion).0 == .unsupportedProtocolVersion)
         var x509 = good
         x509[x509.count - 7] = 0x00  // client_certificate_type: [X.509]
         #expect(refusal(x509).0 == .rawPublicKeyNotOffered)

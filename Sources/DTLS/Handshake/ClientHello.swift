@@ -67,8 +67,10 @@ struct ClientHello: Sendable {
     ///
     /// - Throws: the reason it cannot, with ``alertCode(for:)`` telling which alert to send.
     func negotiate() throws(DTLSError) -> Negotiation {
-        // DTLS versions count down: fe ff = 1.0, fe fd = 1.2.
-        guard self.clientVersion <= DTLSRecord.dtls12 else { throw .unsupportedProtocolVersion }
+        // DTLS versions count down: fe ff = 1.0, fe fd = 1.2 (fe fc would be 1.3's legacy value).
+        guard self.clientVersion >> 8 == 0xFE, self.clientVersion <= DTLSRecord.dtls12 else {
+            throw .unsupportedProtocolVersion
+        }
         var negotiation = Negotiation()
         let suites = stride(from: self.cipherSuites.startIndex, to: self.cipherSuites.endIndex, by: 2).map {
             UInt16(self.cipherSuites[$0]) << 8 | UInt16(self.cipherSuites[$0 + 1])

@@ -160,6 +160,7 @@ public struct DTLSHandshake: Sendable {
                     resent: &resent
                 ) {
                     self.state = next
+                    if case .idle = next { remaining = [] }  // failed: the rest of the datagram is moot
                 } else {
                     self.state = .negotiating(negotiation)
                 }
@@ -183,7 +184,9 @@ public struct DTLSHandshake: Sendable {
         return actions
     }
 
-    /// Retransmits the server flight or expires the handshake, as due at `now`.
+    /// Retransmits the server flight or expires the handshake, as due at `now`. A wake-up that
+    /// is no longer current (the deadline moved, or the machine went idle) is harmless: it does
+    /// nothing early and re-announces the current deadline.
     public mutating func timerFired(at now: ContinuousClock.Instant) -> [Action] {
         var actions: [Action] = []
         switch self.state {
