@@ -48,6 +48,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "DTLS",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AerosolModels",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio")
@@ -196,6 +204,15 @@ let package = Package(
                 "DeviceProtocol",
                 "CoAP",
                 .product(name: "BigInt", package: "BigInt"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DTLSTests",
+            dependencies: [
+                "DTLS",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
