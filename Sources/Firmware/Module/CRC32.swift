@@ -11,7 +11,7 @@ public struct CRC32: Hashable, Sendable {
 
     /// Adds `bytes`.
     public mutating func update(_ bytes: some Collection<UInt8>) {
-        let done = bytes.withContiguousStorageIfAvailable { buffer in
+        let done: Void? = bytes.withContiguousStorageIfAvailable { buffer in
             self.update(buffer: UnsafeRawBufferPointer(buffer))
         }
         if done == nil {

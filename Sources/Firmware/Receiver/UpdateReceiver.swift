@@ -78,8 +78,16 @@ public struct UpdateReceiver: Sendable {
     var legacy = LegacyState()
     var v3 = V3State()
     /// Replies to recent server CONs by message ID: a retransmission gets the same reply and is
-    /// not processed again (Device OS keeps them for 45 s).
-    var replies: [(id: UInt16, reply: CoAPMessage)] = []
+    /// not processed again. Device OS keeps them for `MAX_TRANSMIT_SPAN`, 45 s
+    /// (`coap_channel.h`), by time rather than by count: a legacy chunk retransmitted after its
+    /// entry was forgotten would be written at the next position.
+    var replies: [(id: UInt16, reply: CoAPMessage, time: ContinuousClock.Instant)] = []
+    /// The time of the input being handled.
+    var now: ContinuousClock.Instant?
+    /// How long replies are kept.
+    static let duplicateWindow: Duration = .seconds(45)
+    /// The most replies kept, whatever their age.
+    static let maximumReplies = 4096
     var deadlines: [DeadlineKind: ContinuousClock.Instant] = [:]
     var announced: ContinuousClock.Instant?
     /// Chunk messages received in all.
@@ -125,6 +133,8 @@ public struct UpdateReceiver: Sendable {
         messageIDs: () -> UInt16
     ) -> [Action] {
         guard self.handles(message) else { return [] }
+        self.now = now
+        self.replies.removeAll { $0.time + Self.duplicateWindow < now }
         var out: [Action] = []
         if message.type == .confirmable, let cached = self.replies.first(where: { $0.id == message.messageID }) {
             return [.send(cached.reply)]
@@ -165,9 +175,9 @@ public struct UpdateReceiver: Sendable {
 
     /// Remembers the reply to a server CON, for its retransmissions.
     mutating func reply(_ reply: CoAPMessage, to request: CoAPMessage, into out: inout [Action]) {
-        if request.type == .confirmable {
-            self.replies.append((request.messageID, reply))
-            if self.replies.count > 16 { self.replies.removeFirst() }
+        if request.type == .confirmable, let now = self.now {
+            self.replies.append((request.messageID, reply, now))
+            if self.replies.count > Self.maximumReplies { self.replies.removeFirst() }
         }
         out.append(.send(reply))
     }

@@ -17,7 +17,8 @@ import CoAP
 ///    ``flushed(at:messageIDs:)`` once the connection has taken the messages.
 /// 4. Keep the transfer across connections: call ``disconnected(at:)`` when the device's
 ///    connection ends and ``connected(_:at:messageIDs:)`` with the new one (a legacy transfer
-///    starts over, a v3 transfer resumes).
+///    starts over, a v3 transfer resumes), then ``described(_:at:messageIDs:)`` with the modules
+///    of the device's system Describe.
 /// 5. On ``TransferAction/finished(_:)`` publish ``TransferOutcome/flashStatus`` and release the
 ///    token. ``cancel(at:messageIDs:)`` ends it early.
 ///
@@ -44,24 +45,44 @@ public struct FirmwareTransfer: Sendable {
         device: DeviceProfile,
         configuration: TransferConfiguration = TransferConfiguration()
     ) {
-        switch OTAProtocol(for: device) {
-        case .legacy:
-            self.machine = .legacy(LegacyTransfer(image: image, device: device, configuration: configuration))
-        case .v3:
-            self.machine = .v3(
-                V3Transfer(image: image, fileSHA256: fileSHA256, device: device, configuration: configuration)
-            )
-        }
+        self.init(image: image, fileSHA256: fileSHA256, expected: nil, device: device, configuration: configuration)
     }
 
-    /// Creates a transfer of `image`, which `firmware` describes, to `device`.
+    /// Creates a transfer of `image`, which `firmware` describes, to `device`. Knowing the
+    /// modules lets a legacy transfer whose last answer was lost recognise them in the device's
+    /// next Describe (``described(_:at:messageIDs:)``) instead of sending the file again.
     public init(
         image: any FirmwareImage,
         firmware: ValidatedFirmware,
         device: DeviceProfile,
         configuration: TransferConfiguration = TransferConfiguration()
     ) {
-        self.init(image: image, fileSHA256: firmware.fileSHA256, device: device, configuration: configuration)
+        self.init(
+            image: image,
+            fileSHA256: firmware.fileSHA256,
+            expected: firmware,
+            device: device,
+            configuration: configuration
+        )
+    }
+
+    private init(
+        image: any FirmwareImage,
+        fileSHA256: [UInt8],
+        expected: ValidatedFirmware?,
+        device: DeviceProfile,
+        configuration: TransferConfiguration
+    ) {
+        switch OTAProtocol(for: device) {
+        case .legacy:
+            self.machine = .legacy(
+                LegacyTransfer(image: image, expected: expected, device: device, configuration: configuration)
+            )
+        case .v3:
+            self.machine = .v3(
+                V3Transfer(image: image, fileSHA256: fileSHA256, device: device, configuration: configuration)
+            )
+        }
     }
 
     /// The protocol in use.
@@ -102,6 +123,18 @@ public struct FirmwareTransfer: Sendable {
         case .legacy(let machine): machine.progress
         case .v3(let machine): machine.progress
         case .moving: TransferProgress(bytesDone: 0, totalBytes: 0, chunksDone: 0, chunkCount: 0, attempt: 0)
+        }
+    }
+
+    /// Elements held in the transfer's variable-size state (lists of chunks to send again,
+    /// recent message IDs); tests check it stays bounded.
+    var footprint: Int {
+        switch self.machine {
+        case .legacy(let machine): machine.missed.count + machine.retries.count + machine.recentCONs.count
+        case .v3(let machine):
+            machine.resend.count + machine.holesResent.count + machine.recentCONs.count + machine.recentChunks.count
+                + machine.acknowledged.count / 8
+        case .moving: 0
         }
     }
 
@@ -192,6 +225,21 @@ public struct FirmwareTransfer: Sendable {
             $0.connected(connection, at: now, messageIDs: messageIDs)
         } v3: {
             $0.connected(connection, at: now, messageIDs: messageIDs)
+        }
+    }
+
+    /// The device described its modules (its system Describe, on every connection). A legacy
+    /// transfer whose connection ended while UpdateDone's answer was awaited uses it to tell
+    /// whether the device took the file (success) or not (it starts over); otherwise ignored.
+    public mutating func described(
+        _ modules: [InstalledModule],
+        at now: ContinuousClock.Instant,
+        messageIDs: () -> UInt16
+    ) -> [TransferAction] {
+        self.mutate {
+            $0.described(modules, at: now, messageIDs: messageIDs)
+        } v3: { _ in
+            []
         }
     }
 

@@ -28,6 +28,10 @@ struct LegacyTransfer: Sendable {
         case awaitingMissed
         /// Disconnected, or (`busy`) refused after a restart: waiting to begin again.
         case waiting(busy: Bool)
+        /// The connection ended while UpdateDone's answer was awaited: the device may have
+        /// answered and restarted to apply the file (the answer lost), or not. Its next Describe
+        /// tells.
+        case confirming
         case done(TransferOutcome)
     }
 
@@ -47,6 +51,8 @@ struct LegacyTransfer: Sendable {
     let chunkCount: Int
     /// Whether UpdateBegin asks for fast OTA.
     let requestsFastOTA: Bool
+    /// What is being sent, to recognise it in the device's Describe after an unconfirmed end.
+    let expected: ValidatedFirmware?
 
     var phase = Phase.idle
     var connection: TransferConnection?
@@ -65,8 +71,14 @@ struct LegacyTransfer: Sendable {
     var deadlines = Deadlines()
     var reported: TransferProgress?
 
-    init(image: any FirmwareImage, device: DeviceProfile, configuration: TransferConfiguration) {
+    init(
+        image: any FirmwareImage,
+        expected: ValidatedFirmware?,
+        device: DeviceProfile,
+        configuration: TransferConfiguration
+    ) {
         self.image = image
+        self.expected = expected
         self.size = image.count
         self.configuration = configuration
         let maximumMessage = device.maximumMessageSize ?? Self.assumedMaximumMessageSize
@@ -105,6 +117,14 @@ struct LegacyTransfer: Sendable {
             chunkCount: self.chunkCount,
             attempt: self.attempt
         )
+    }
+
+    /// Whether UpdateDone went out and its answer is still unknown.
+    private var awaitsFinalAnswer: Bool {
+        switch self.phase {
+        case .finishing, .confirming: true
+        default: false
+        }
     }
 
     /// The message ID of the request whose ACK is awaited.
@@ -208,6 +228,19 @@ struct LegacyTransfer: Sendable {
 
     mutating func disconnected(at now: ContinuousClock.Instant) -> [TransferAction] {
         guard self.isActive else { return [] }
+        if self.awaitsFinalAnswer {
+            // Every chunk was sent and UpdateDone too: the device may have answered and restarted
+            // at once to apply the file, the answer lost (UDP), or it may have gone before. Its
+            // Describe on the next connection tells; starting over blindly would flash it twice.
+            self.connection = nil
+            self.awaitingFlush = false
+            self.phase = .confirming
+            self.deadlines.removeAll(except: [.reconnect])
+            if self.deadlines[.reconnect] == nil {
+                self.deadlines[.reconnect] = now + self.configuration.reconnectTimeout
+            }
+            return self.close([])
+        }
         let out: [TransferAction] = []
         self.connection = nil
         self.awaitingFlush = false
@@ -224,6 +257,18 @@ struct LegacyTransfer: Sendable {
         -> [TransferAction]
     {
         guard self.isActive else { return [] }
+        if case .finishing = self.phase {
+            // A new connection without a disconnect first: as after a disconnect.
+            _ = self.disconnected(at: now)
+        }
+        if case .confirming = self.phase {
+            self.connection = connection
+            self.recentCONs.removeAll()
+            self.deadlines.removeAll(except: [.reconnect])
+            // Wait for the Describe the device sends (or is asked for) after its Hello.
+            self.deadlines[.response] = now + self.configuration.responseTimeout(for: connection.transport)
+            return self.close([])
+        }
         var out: [TransferAction] = []
         self.connection = connection
         self.awaitingFlush = false
@@ -236,6 +281,37 @@ struct LegacyTransfer: Sendable {
         }
         self.begin(at: now, messageIDs: messageIDs, into: &out)
         return self.close(out)
+    }
+
+    mutating func described(_ modules: [InstalledModule], at now: ContinuousClock.Instant, messageIDs: () -> UInt16)
+        -> [TransferAction]
+    {
+        guard case .confirming = self.phase, self.connection != nil else { return [] }
+        var out: [TransferAction] = []
+        let verdict = self.expected.map { UpdateVerification(sent: $0, described: modules) }
+        switch verdict {
+        case .applied?, .safeMode?, .unknown?:
+            // It runs the new file (safe mode is for the gateway to report), or cannot tell,
+            // which only firmware without module hashes does: count it as taken.
+            self.nextChunk = self.chunkCount
+            self.finish(.success, into: &out)
+        case .notApplied?, nil:
+            self.restartAfterUnconfirmed(at: now, messageIDs: messageIDs, into: &out)
+        }
+        return self.close(out)
+    }
+
+    private mutating func restartAfterUnconfirmed(
+        at now: ContinuousClock.Instant,
+        messageIDs: () -> UInt16,
+        into out: inout [TransferAction]
+    ) {
+        self.attempt += 1
+        guard self.attempt <= self.configuration.maximumRestarts + 1 else {
+            self.finish(.failure("the device disconnected \(self.attempt - 1) times during the transfer"), into: &out)
+            return
+        }
+        self.begin(at: now, messageIDs: messageIDs, into: &out)
     }
 
     // MARK: Steps
@@ -531,6 +607,9 @@ struct LegacyTransfer: Sendable {
         case .awaitingMissed:
             // No ChunkMissed after the 4.00: UpdateDone again brings a fresh 4.00 and list.
             self.sendDone(at: now, messageIDs: messageIDs, into: &out)
+        case .confirming:
+            // No Describe came: start over, to be sure.
+            self.restartAfterUnconfirmed(at: now, messageIDs: messageIDs, into: &out)
         default:
             break
         }

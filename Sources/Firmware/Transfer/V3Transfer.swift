@@ -68,6 +68,10 @@ struct V3Transfer: Sendable {
     /// Holes already resent since the last quiet-interval resend (not resent again on every ack).
     var holesResent: Set<Int> = []
     var restartsWithoutProgress = 0
+    /// The most bytes the device has ever held contiguously from the file's start. Only beating
+    /// it counts as progress against the restart limit: chunks acknowledged again after a
+    /// restart (the device keeps only the contiguous part) do not.
+    var bestContiguous = 0
     var attempt = 1
     /// Send Discard-Data with the next UpdateStart (after a failed resume).
     var discardOnNextStart = false
@@ -381,7 +385,6 @@ struct V3Transfer: Sendable {
             return
         }
         let window = message.options.first { $0.number == .windowSize }?.uintValue.map(Int.init)
-        let previous = self.progress.bytesDone
         self.offset = Int(held)
         self.windowSize = max(1, window ?? Self.receiveWindowBytes / self.chunkSize)
         self.chunkCount = (self.size - self.offset + self.chunkSize - 1) / self.chunkSize
@@ -392,7 +395,7 @@ struct V3Transfer: Sendable {
         self.holesResent = []
         self.phase = .sending
         self.deadlines.removeAll()
-        if self.offset > previous { self.restartsWithoutProgress = 0 }
+        self.noteContiguous(self.offset)
         self.reportProgress(into: &out)
         if self.chunkCount == 0 {
             self.sendFinish(at: now, messageIDs: messageIDs, into: &out)
@@ -490,10 +493,15 @@ struct V3Transfer: Sendable {
                 highest = max(highest, index)
             }
         }
+        let previousCumulative = self.cumulative
         while self.cumulative < self.chunkCount, self.acknowledged[self.cumulative] { self.cumulative += 1 }
-        if progressed {
-            self.restartsWithoutProgress = 0
+        if self.cumulative > previousCumulative {
+            // Stalled means the contiguous part stopped growing: a chunk that never gets through
+            // holds it back however many others are acknowledged.
             self.deadlines[.stall] = now + self.configuration.stallTimeout
+            self.noteContiguous(min(self.size, self.offset + self.cumulative * self.chunkSize))
+        }
+        if progressed {
             self.deadlines[.resend] =
                 self.nextNew - 1 > self.cumulative ? now + self.resendInterval(connection.transport) : nil
             self.reportProgress(into: &out)
@@ -513,6 +521,14 @@ struct V3Transfer: Sendable {
         } else {
             self.pump(at: now, messageIDs: messageIDs, into: &out)
         }
+    }
+
+    /// Records that the device holds `bytes` contiguously; more than ever before resets the
+    /// restart count.
+    private mutating func noteContiguous(_ bytes: Int) {
+        guard bytes > self.bestContiguous else { return }
+        self.bestContiguous = bytes
+        self.restartsWithoutProgress = 0
     }
 
     /// No UpdateAck made progress for a while: resend everything sent and unacknowledged.
