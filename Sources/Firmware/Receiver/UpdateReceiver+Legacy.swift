@@ -28,7 +28,7 @@ extension UpdateReceiver {
         messageIDs: () -> UInt16,
         into out: inout [Action]
     ) {
-        guard let bytes = try? message.encoded(), bytes.count >= 6 else { return }
+        guard let bytes = try? message.encoded(), bytes.count > 5 + Int(bytes[0] & 0x0F) else { return }
         switch (bytes[1], bytes[5 + Int(bytes[0] & 0x0F)]) {
         case (0x02, UInt8(ascii: "u")): self.updateBegin(message, bytes, at: now, messageIDs: messageIDs, into: &out)
         case (0x02, UInt8(ascii: "c")): self.chunk(message, bytes, at: now, messageIDs: messageIDs, into: &out)

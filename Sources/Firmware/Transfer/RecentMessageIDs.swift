@@ -9,6 +9,8 @@ struct RecentMessageIDs: Hashable, Sendable {
         self.capacity = capacity
     }
 
+    var count: Int { self.ids.count }
+
     func contains(_ id: UInt16) -> Bool {
         self.ids.contains(id)
     }
