@@ -229,16 +229,7 @@ struct LegacyTransfer: Sendable {
     mutating func disconnected(at now: ContinuousClock.Instant) -> [TransferAction] {
         guard self.isActive else { return [] }
         if self.awaitsFinalAnswer {
-            // Every chunk was sent and UpdateDone too: the device may have answered and restarted
-            // at once to apply the file, the answer lost (UDP), or it may have gone before. Its
-            // Describe on the next connection tells; starting over blindly would flash it twice.
-            self.connection = nil
-            self.awaitingFlush = false
-            self.phase = .confirming
-            self.deadlines.removeAll(except: [.reconnect])
-            if self.deadlines[.reconnect] == nil {
-                self.deadlines[.reconnect] = now + self.configuration.reconnectTimeout
-            }
+            self.becomeUnconfirmed(at: now)
             return self.close([])
         }
         let out: [TransferAction] = []
@@ -259,7 +250,7 @@ struct LegacyTransfer: Sendable {
         guard self.isActive else { return [] }
         if case .finishing = self.phase {
             // A new connection without a disconnect first: as after a disconnect.
-            _ = self.disconnected(at: now)
+            self.becomeUnconfirmed(at: now)
         }
         if case .confirming = self.phase {
             self.connection = connection
@@ -299,6 +290,20 @@ struct LegacyTransfer: Sendable {
             self.restartAfterUnconfirmed(at: now, messageIDs: messageIDs, into: &out)
         }
         return self.close(out)
+    }
+
+    /// The connection ended with every chunk and UpdateDone sent: the device may have answered
+    /// and restarted at once to apply the file, the answer lost (UDP), or it may have gone
+    /// before. Its Describe on the next connection tells; starting over blindly would flash the
+    /// file twice.
+    private mutating func becomeUnconfirmed(at now: ContinuousClock.Instant) {
+        self.connection = nil
+        self.awaitingFlush = false
+        self.phase = .confirming
+        self.deadlines.removeAll(except: [.reconnect])
+        if self.deadlines[.reconnect] == nil {
+            self.deadlines[.reconnect] = now + self.configuration.reconnectTimeout
+        }
     }
 
     private mutating func restartAfterUnconfirmed(

@@ -6,6 +6,8 @@ import CoAP
 extension V3Transfer {
     /// UpdateStart, CON POST `/S` with a token: File-Size, File-Sha-256, Chunk-Size and optionally
     /// Discard-Data (`41 02 mid tk b1 53 e2 06 f1 <size> 4d 13 <sha> 42 02 00 [40]`).
+    /// Module-Function (2077), which Device OS 5.5.0 and later accept, is optional and left out:
+    /// devices before 5.5.0 do not know it, and the file itself says what the module is.
     static func updateStart(
         messageID: UInt16,
         token: UInt8,
