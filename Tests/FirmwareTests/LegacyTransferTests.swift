@@ -234,6 +234,58 @@ import Testing
         #expect(transfer.cancel(at: at(6)) { ids.next() }.isEmpty)
     }
 
+    /// Streams everything and sends UpdateDone; returns its message ID.
+    private func finishing(_ transfer: inout FirmwareTransfer, ids: IDCounter) -> UInt16 {
+        _ = transfer.receive(message("51 44 93 60 07 ff 01"), at: at(10)) { ids.next() }
+        _ = transfer.flushed(at: at(11)) { ids.next() }
+        let done = transfer.flushed(at: at(12)) { ids.next() }.sent.last!
+        #expect(Array(done[0...1]) == [0x41, 0x03])
+        return UInt16(done[2]) << 8 | UInt16(done[3])
+    }
+
+    @Test func aLostUpdateDoneAnswerIsSettledByTheNextDescribe() throws {
+        let image = ModuleBuilder.application(size: 10240, platformID: 3)
+        let firmware = try ValidatedFirmware(validating: image, for: nil)
+        let ids = IDCounter(after: 0x0029)
+        let connection = TransferConnection(transport: .tcp, token: 0x07)
+        var transfer = FirmwareTransfer(image: image, firmware: firmware, device: Self.virtualDevice)
+        _ = transfer.start(on: connection, at: at(0)) { ids.next() }
+        _ = self.finishing(&transfer, ids: ids)
+        // The device restarts; its answer never arrived (lost, over UDP).
+        #expect(transfer.disconnected(at: at(100)).finished == nil)
+        #expect(transfer.connected(connection, at: at(2000)) { ids.next() }.sent.isEmpty)
+        let running = InstalledModule(
+            function: .userPart,
+            index: 1,
+            version: 6,
+            hash: firmware.primaryModule.suffix.sha256
+        )
+        #expect(transfer.described([running], at: at(2100)) { ids.next() }.finished == .success)
+
+        // The same, but the device runs the old firmware: from zero.
+        var again = FirmwareTransfer(image: image, firmware: firmware, device: Self.virtualDevice)
+        _ = again.start(on: connection, at: at(0)) { ids.next() }
+        _ = self.finishing(&again, ids: ids)
+        _ = again.disconnected(at: at(100))
+        _ = again.connected(connection, at: at(2000)) { ids.next() }
+        var old = running
+        old.hash = [UInt8](repeating: 0, count: 32)
+        let restart = again.described([old], at: at(2100)) { ids.next() }
+        #expect(restart.sent.count == 1)
+        #expect(Array(restart.sent[0][0...6]) == hex("41 02") + Array(restart.sent[0][2...3]) + hex("07 b1 75"))
+        #expect(again.progress.attempt == 2)
+
+        // No Describe at all: from zero after the response timeout.
+        var silent = FirmwareTransfer(image: image, firmware: firmware, device: Self.virtualDevice)
+        _ = silent.start(on: connection, at: at(0)) { ids.next() }
+        _ = self.finishing(&silent, ids: ids)
+        _ = silent.disconnected(at: at(100))
+        _ = silent.connected(connection, at: at(2000)) { ids.next() }
+        let timeout = silent.timerFired(at: at(2000 + 30_000)) { ids.next() }
+        #expect(timeout.sent.count == 1)
+        #expect(silent.progress.attempt == 2)
+    }
+
     @Test func onlyItsOwnMessagesAreClaimed() {
         let ids = IDCounter(after: 0x0029)
         let (transfer, _) = self.started(ids: ids)
