@@ -225,6 +225,20 @@ import Testing
         #expect(FirmwareTransfer(image: big, fileSHA256: [], device: Self.virtualDevice).requestsFastOTA)
     }
 
+    @Test func filesTheProtocolCannotCarryFailAtOnce() {
+        let ids = IDCounter(after: 0)
+        let connection = TransferConnection(transport: .tcp, token: 1)
+        var empty = FirmwareTransfer(image: [UInt8](), fileSHA256: [], device: Self.virtualDevice)
+        #expect(empty.start(on: connection, at: at(0)) { ids.next() }.finished == .failure("the file is empty"))
+        var tiny = Self.virtualDevice
+        tiny.maximumMessageSize = 20  // 4-byte chunks
+        var huge = FirmwareTransfer(image: [UInt8](repeating: 0, count: 300_000), fileSHA256: [], device: tiny)
+        #expect(
+            huge.start(on: connection, at: at(0)) { ids.next() }.finished
+                == .failure("the file needs 75000 chunks, the legacy protocol at most 65534")
+        )
+    }
+
     @Test func cancelEndsTheTransferAtOnce() {
         let ids = IDCounter(after: 0x0029)
         var (transfer, _) = self.started(ids: ids)

@@ -175,7 +175,8 @@ public struct FirmwareTransfer: Sendable {
         }
     }
 
-    /// The deadline last asked for has come.
+    /// The deadline last asked for has come (or passed: a late timer is fine). The gateway's
+    /// timer is spent; the actions returned ask for the next deadline, if there is one.
     public mutating func timerFired(at now: ContinuousClock.Instant, messageIDs: () -> UInt16) -> [TransferAction] {
         self.mutate {
             $0.timerFired(at: now, messageIDs: messageIDs)

@@ -43,6 +43,8 @@ struct LegacyTransfer: Sendable {
     static let chunkOverhead = 16
     /// The device's chunk size when it does not say (`HAL_OTA_ChunkSize`).
     static let defaultChunkSize = 512
+    /// The device accepts fewer chunks than this (`MAX_CHUNKS`).
+    static let maximumChunks = 0xFFFF
 
     let image: any FirmwareImage
     let size: Int
@@ -155,7 +157,20 @@ struct LegacyTransfer: Sendable {
         guard case .idle = self.phase else { return [] }
         self.connection = connection
         var out: [TransferAction] = []
-        self.begin(at: now, messageIDs: messageIDs, into: &out)
+        if self.size == 0 {
+            self.finish(.failure("the file is empty"), into: &out)
+        } else if self.chunkCount >= Self.maximumChunks {
+            // The device refuses `ceil(size / chunk) ≥ 65535` (`chunked_transfer.cpp`), and the
+            // fast-OTA index is two bytes.
+            self.finish(
+                .failure(
+                    "the file needs \(self.chunkCount) chunks, the legacy protocol at most \(Self.maximumChunks - 1)"
+                ),
+                into: &out
+            )
+        } else {
+            self.begin(at: now, messageIDs: messageIDs, into: &out)
+        }
         return self.close(out)
     }
 
@@ -487,7 +502,14 @@ struct LegacyTransfer: Sendable {
             }
             guard let data = self.data(of: index, into: &out) else { return }
             out.append(
-                .send(Self.chunk(messageID: messageIDs(), token: connection.token, data: data, index: UInt16(index)))
+                .send(
+                    Self.chunk(
+                        messageID: messageIDs(),
+                        token: connection.token,
+                        data: data,
+                        index: UInt16(truncatingIfNeeded: index)
+                    )
+                )
             )
             sent += 1
         }

@@ -146,7 +146,12 @@ struct V3Transfer: Sendable {
         guard case .idle = self.phase else { return [] }
         self.connection = connection
         var out: [TransferAction] = []
-        self.sendStart(at: now, messageIDs: messageIDs, into: &out)
+        if self.size == 0 {
+            // The device refuses a File-Size of 0.
+            self.finish(.failure("the file is empty"), into: &out)
+        } else {
+            self.sendStart(at: now, messageIDs: messageIDs, into: &out)
+        }
         return self.close(out)
     }
 
