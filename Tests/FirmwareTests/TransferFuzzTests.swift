@@ -64,47 +64,54 @@ import Testing
         mutating func random(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self.generator) }
         mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &self.generator) < p }
 
+        /// Records an issue when `condition` fails; cheaper than `#expect` on every step.
+        func check(_ condition: Bool, _ comment: @autoclosure () -> String) {
+            if !condition { Issue.record(Comment(rawValue: comment())) }
+        }
+
         mutating func apply(_ actions: [TransferAction], timerFired: Bool = false) {
             self.steps += 1
             if timerFired { self.deadline = nil }
             let finishedBefore = self.finished
-            #expect(actions.count <= 2 * 8 + 8, "too many actions at once: \(actions.count)")
+            self.check(actions.count <= 2 * 8 + 8, "too many actions at once: \(actions.count)")
             for action in actions {
                 switch action {
                 case .send(let message):
-                    let bytes = try? message.encoded()
-                    #expect(bytes != nil, "unencodable message")
+                    self.check((try? message.encoded()) != nil, "unencodable message")
                     if message.code.isRequest {
                         self.lastRequest = message
                         if let index = message.options.first(where: { $0.number == .chunkIndex })?.uintValue {
                             self.highestChunk = max(self.highestChunk, Int(index))
                         }
                         // Device OS dispatches on a first option `b1 <letter>`.
-                        #expect(message.options.first?.number == .uriPath && message.options.first?.value.count == 1)
+                        self.check(
+                            message.options.first?.number == .uriPath && message.options.first?.value.count == 1,
+                            "a request without a one-letter Uri-Path first"
+                        )
                         self.sentIDs.append(message.messageID)
                         if self.sentIDs.count > 64 { self.sentIDs.removeFirst() }
                     }
-                    if finishedBefore > 0 { #expect(message.type == .acknowledgement, "a request after the end") }
+                    if finishedBefore > 0 { self.check(message.type == .acknowledgement, "a request after the end") }
                 case .deadline(let instant):
                     self.deadline = instant
                 case .flush:
                     break
                 case .progress(let progress):
-                    #expect(progress.bytesDone <= progress.totalBytes)
-                    #expect(progress.chunksDone <= progress.chunkCount)
+                    self.check(progress.bytesDone <= progress.totalBytes, "more bytes done than the file has")
+                    self.check(progress.chunksDone <= progress.chunkCount, "more chunks done than there are")
                 case .finished:
                     self.finished += 1
                 }
             }
-            #expect(self.finished <= 1, "finished twice")
+            self.check(self.finished <= 1, "finished twice")
             if timerFired, let deadline = self.deadline {
                 // What was due has been handled; a deadline may lie in the past only when the
                 // timer is late.
-                #expect(deadline > self.now, "a deadline left in the past after the timer fired")
+                self.check(deadline > self.now, "a deadline left in the past after the timer fired")
             }
-            #expect(self.transfer.footprint <= 4096, "state grew to \(self.transfer.footprint)")
+            self.check(self.transfer.footprint <= 4096, "state grew to \(self.transfer.footprint)")
             if self.finished == 0 {
-                #expect(self.deadline != nil, "running without a deadline: it could wait forever")
+                self.check(self.deadline != nil, "running without a deadline: it could wait forever")
             }
         }
 
@@ -274,7 +281,10 @@ import Testing
                 if self.transfer.claims(message) {
                     self.apply(self.transfer.receive(message, at: self.now) { ids.next() })
                 } else {
-                    #expect(self.transfer.receive(message, at: self.now) { ids.next() }.isEmpty)
+                    self.check(
+                        self.transfer.receive(message, at: self.now) { ids.next() }.isEmpty,
+                        "acted on an unclaimed message"
+                    )
                 }
             case 600..<700:
                 if let deadline = self.deadline, self.chance(0.1) { self.now = max(self.now, deadline) }
@@ -317,7 +327,7 @@ import Testing
         }
     }
 
-    static let seeds: [UInt64] = Array(1...12)
+    static let seeds: [UInt64] = Array(1...8)
 
     /// Runs transfers one after another for `steps` random inputs in all, draining each.
     static func fuzz(_ otaProtocol: OTAProtocol, seed: UInt64, steps: Int = 3000) -> (runs: Int, successes: Int) {
@@ -361,8 +371,8 @@ import Testing
 
     @Test func theFuzzerReachesTheEndOfTransfers() {
         // Not only refusals and timeouts: the cooperative answers carry some runs to success.
-        let legacy = (101...104).map { Self.fuzz(.legacy, seed: $0) }.reduce(0) { $0 + $1.successes }
-        let v3 = (101...104).map { Self.fuzz(.v3, seed: $0) }.reduce(0) { $0 + $1.successes }
+        let legacy = (101...102).map { Self.fuzz(.legacy, seed: $0) }.reduce(0) { $0 + $1.successes }
+        let v3 = (101...102).map { Self.fuzz(.v3, seed: $0) }.reduce(0) { $0 + $1.successes }
         #expect(legacy > 0)
         #expect(v3 > 0)
     }
