@@ -1,5 +1,4 @@
 import Crypto
-import Foundation
 
 extension UpdateReceiver {
     /// The device's check of a complete file before it applies it (Device OS
@@ -30,20 +29,5 @@ extension UpdateReceiver {
         var sha = SHA256()
         sha.update(data: image)
         return .success(ValidatedFirmware(modules: modules, size: image.count, fileSHA256: Array(sha.finalize())))
-    }
-}
-
-/// A system error the simulated device reports: code and message.
-struct ReceiverFailure: Error, Hashable, Sendable {
-    var code: Int
-    var message: String
-
-    /// `{"code":-1330,"message":"…"}` (Device OS `formatDiagnosticPayload`).
-    var payload: [UInt8] {
-        let escaped = self.message.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
-            of: "\"",
-            with: "\\\""
-        )
-        return Array("{\"code\":\(self.code),\"message\":\"\(escaped)\"}".utf8)
     }
 }
