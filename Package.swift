@@ -56,6 +56,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Firmware",
+            dependencies: [
+                "CoAP",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AerosolModels",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio")
@@ -215,6 +223,15 @@ let package = Package(
                 "DTLS",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FirmwareTests",
+            dependencies: [
+                "Firmware",
+                "CoAP",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
