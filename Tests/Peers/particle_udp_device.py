@@ -628,6 +628,8 @@ class DTLSClient:
                 self._absorb_handshake(rec.fragment)
             elif rec.epoch == 0 and rec.content_type == CT_CCS:
                 if self.expect_finished and rec.fragment == b"\x01":
+                    # Switch the read epoch now: the Finished usually follows in the same datagram.
+                    self.ccs_received = True
                     self.ready.append(("ccs",))
             elif rec.epoch == 0 and rec.content_type == CT_ALERT and len(rec.fragment) >= 2:
                 self.ready.append(("alert", rec.fragment[0], rec.fragment[1]))
@@ -798,7 +800,6 @@ class DTLSClient:
             if item[0] == "alert":
                 self._fail(f"server sent alert level {item[1]} description {item[2]}")
             if item[0] == "ccs":
-                self.ccs_received = True
                 continue
             if item[0] == "hs" and item[1] == HS_FINISHED and self.ccs_received:
                 expected = finished_verify_data(master, b"server finished", b"".join(transcript))

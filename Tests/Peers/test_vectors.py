@@ -1,0 +1,512 @@
+"""Tests for the UDP/DTLS device test peer (particle_udp_device.py).
+
+1. The worked vectors (``--self-test``): key schedule and records of the UDP notes §5.3, the ClientHello of §4.2,
+   the Goodbye example, the TCP notes' CoAP examples and option-length pitfall, the Hello layout, OTA vectors.
+2. Loopback runs against ``StubServer`` below: a *minimal* DTLS 1.2 + CoAP server written here only to exercise the
+   device peer (handshake, resumption, requests, OTA). It is not an oracle for the server: the real oracle for the
+   peer is Aerosol's Swift server, which the Swift test suite drives this peer against. The stub deliberately
+   shares no DTLS code with the peer (own PRF, own record protection); it reuses only the CoAP codec, which the
+   vectors check independently.
+
+Only 127.0.0.1 is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import os
+import queue
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import particle_udp_device as peer  # noqa: E402
+from particle_udp_device import CoAPMessage, CON, NON, ACK, RST  # noqa: E402
+
+PEER = os.path.join(HERE, "particle_udp_device.py")
+
+
+# ----------------------------------------------------------------------------------------------
+# Minimal server stub (independent DTLS code)
+# ----------------------------------------------------------------------------------------------
+
+
+def _p_sha256(secret: bytes, label: bytes, seed: bytes, n: int) -> bytes:
+    seed = label + seed
+    a, out = seed, b""
+    while len(out) < n:
+        a = hmac.new(secret, a, "sha256").digest()
+        out += hmac.new(secret, a + seed, "sha256").digest()
+    return out[:n]
+
+
+def _hs(t: int, seq: int, body: bytes) -> bytes:
+    n = len(body).to_bytes(3, "big")
+    return bytes([t]) + n + seq.to_bytes(2, "big") + b"\0\0\0" + n + body
+
+
+class StubServer(threading.Thread):
+    """Just enough of the server side of the UDP notes to drive the device peer: HelloVerifyRequest, ServerHello with
+    an 8-byte CID, ServerKeyExchange signed with the server key, CertificateRequest, ServerHelloDone; checks the
+    client's CertificateVerify and Finished; CID records in, plain records out; ACKs device CONs and answers GET /t.
+    Knobs make it misbehave the ways the device must refuse (Certificate message, no CID, wrong signing key)."""
+
+    def __init__(self, server_key, *, hello_verify=True, send_certificate=False, cid_len=8, sign_key=None,
+                 auto_ack=True):
+        super().__init__(daemon=True)
+        self.key = server_key
+        self.sign_key = sign_key or server_key
+        self.hello_verify = hello_verify
+        self.send_certificate = send_certificate
+        self.cid_len = cid_len
+        self.auto_ack = auto_ack
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.handshakes: dict = {}      # addr -> state
+        self.sessions: dict = {}        # cid -> state
+        self.inbox: list = []           # (record type, addr, CoAPMessage, session)
+        self.datagrams: list = []       # (addr, bytes) – everything received
+        self.cond = threading.Condition()
+        self.cursor = 0
+        self.running = True
+        self.rst_next = False
+        self.start()
+
+    def stop(self):
+        self.running = False
+        self.join(2)
+        self.sock.close()
+
+    def run(self):
+        while self.running:
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except (socket.timeout, OSError):
+                continue
+            with self.cond:
+                self.datagrams.append((addr, data))
+            try:
+                self._datagram(data, addr)
+            except Exception as e:  # keep the stub alive, record the problem
+                with self.cond:
+                    self.inbox.append(("error", addr, repr(e), None))
+                    self.cond.notify_all()
+
+    # -- records ---------------------------------------------------------------------------------------
+    def _records(self, data):
+        i = 0
+        while i + 13 <= len(data):
+            t = data[i]
+            epoch = int.from_bytes(data[i + 3:i + 5], "big")
+            seq = int.from_bytes(data[i + 5:i + 11], "big")
+            j = i + 11
+            cid = b""
+            if t in (25, 253):
+                cid = data[j:j + 8]
+                j += 8
+            n = int.from_bytes(data[j:j + 2], "big")
+            yield t, epoch, seq, cid, data[j + 2:j + 2 + n]
+            i = j + 2 + n
+
+    def _open_cid(self, s, epoch, seq, cid, frag):
+        es = epoch.to_bytes(2, "big") + seq.to_bytes(6, "big")
+        ct = frag[8:]
+        aad = es + b"\x19\xfe\xfd" + cid + bytes([len(cid)]) + (len(ct) - 8).to_bytes(2, "big")
+        inner = AESCCM(s["ckey"], 8).decrypt(s["civ"] + frag[:8], ct, aad).rstrip(b"\0")
+        return inner[-1], inner[:-1]
+
+    def _seal(self, s, ctype, payload):
+        seq = s["out"]
+        s["out"] += 1
+        es = (1).to_bytes(2, "big") + seq.to_bytes(6, "big")
+        aad = es + bytes([ctype]) + b"\xfe\xfd" + len(payload).to_bytes(2, "big")
+        ct = AESCCM(s["skey"], 8).encrypt(s["siv"] + es, payload, aad)
+        return bytes([ctype]) + b"\xfe\xfd" + es + (8 + len(ct)).to_bytes(2, "big") + es + ct
+
+    def _plain(self, st, ctype, payload):
+        rec = bytes([ctype]) + b"\xfe\xfd\x00\x00" + st["seq0"].to_bytes(6, "big") + len(payload).to_bytes(2, "big") + payload
+        st["seq0"] += 1
+        return rec
+
+    # -- handshake -------------------------------------------------------------------------------------
+    def _datagram(self, data, addr):
+        for t, epoch, seq, cid, frag in self._records(data):
+            if t == 22 and epoch == 0:
+                self._handshake(frag, addr)
+            elif t == 20:
+                pass
+            elif t == 25 and epoch == 1 and addr in self.handshakes and self.handshakes[addr].get("keys"):
+                self._client_finished(self.handshakes[addr], cid, seq, frag, addr)
+            elif t in (25, 253) and cid in self.sessions:
+                s = self.sessions[cid]
+                ctype, plain = self._open_cid(s, epoch, seq, cid, frag)
+                s["addr"] = addr
+                if ctype == 23:
+                    self._coap(s, t, addr, plain)
+            elif t == 22 and epoch == 1 and addr in self.handshakes and self.handshakes[addr].get("keys"):
+                self._client_finished(self.handshakes[addr], b"", seq, frag, addr)   # no CID negotiated
+
+    def _handshake(self, frag, addr):
+        i = 0
+        while i < len(frag):
+            mtype = frag[i]
+            n = int.from_bytes(frag[i + 1:i + 4], "big")
+            mseq = int.from_bytes(frag[i + 4:i + 6], "big")
+            body = frag[i + 12:i + 12 + n]
+            raw = _hs(mtype, mseq, body)
+            i += 12 + n
+            if mtype == 1:
+                self._client_hello(body, mseq, raw, addr)
+            elif addr in self.handshakes:
+                st = self.handshakes[addr]
+                st["transcript"].append(raw)
+                if mtype == 11:
+                    st["client_spki"] = body[3:]
+                elif mtype == 16:
+                    st["client_point"] = body[1:]
+                    st["cv_transcript"] = b"".join(st["transcript"])
+                elif mtype == 15:
+                    sig = body[4:]
+                    pub = serialization.load_der_public_key(st["client_spki"])
+                    pub.verify(sig, st["cv_transcript"], ec.ECDSA(hashes.SHA256()))
+                    st["cv_ok"] = True
+                if mtype == 16:
+                    peer_pub = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), st["client_point"])
+                    pms = st["eph"].exchange(ec.ECDH(), peer_pub)
+                    ms = _p_sha256(pms, b"master secret", st["cr"] + st["sr"], 48)
+                    kb = _p_sha256(ms, b"key expansion", st["sr"] + st["cr"], 40)
+                    st["keys"] = {"ms": ms, "ckey": kb[:16], "skey": kb[16:32], "civ": kb[32:36], "siv": kb[36:40],
+                                  "out": 0}
+
+    def _client_hello(self, body, mseq, raw, addr):
+        cr = body[2:34]
+        sid_len = body[34]
+        cl = body[35 + sid_len]
+        cookie = body[36 + sid_len:36 + sid_len + cl]
+        st = self.handshakes.get(addr)
+        if st is None or st.get("cr") != cr:
+            st = {"seq0": 0, "cr": cr, "client_hello_bodies": []}
+            self.handshakes[addr] = st
+        st["client_hello_bodies"].append(body)
+        want_cookie = hashlib.sha256(cr).digest()[:16]
+        if self.hello_verify and cookie != want_cookie:
+            hvr = b"\xfe\xff" + bytes([len(want_cookie)]) + want_cookie
+            self.sock.sendto(self._plain(st, 22, _hs(3, 0, hvr)), addr)
+            return
+        st["sr"] = os.urandom(32)
+        st["eph"] = ec.generate_private_key(ec.SECP256R1())
+        st["cid"] = os.urandom(8)
+        seq = mseq
+        exts = b"\xff\x01\x00\x01\x00" + b"\x00\x0b\x00\x02\x01\x00"
+        if self.cid_len:
+            c = st["cid"][: self.cid_len]
+            exts += b"\x00\xfe" + (len(c) + 1).to_bytes(2, "big") + bytes([len(c)]) + c
+            st["cid"] = c
+        exts += b"\x00\x13\x00\x01\x02\x00\x14\x00\x01\x02"
+        sh = b"\xfe\xfd" + st["sr"] + b"\x00" + b"\xc0\xae\x00" + len(exts).to_bytes(2, "big") + exts
+        msgs = [_hs(2, seq, sh)]
+        seq += 1
+        if self.send_certificate:
+            spki = self.key.public_key().public_bytes(serialization.Encoding.DER,
+                                                      serialization.PublicFormat.SubjectPublicKeyInfo)
+            msgs.append(_hs(11, seq, len(spki).to_bytes(3, "big") + spki))
+            seq += 1
+        point = st["eph"].public_key().public_bytes(serialization.Encoding.X962,
+                                                    serialization.PublicFormat.UncompressedPoint)
+        params = b"\x03\x00\x17" + bytes([len(point)]) + point
+        sig = self.sign_key.sign(cr + st["sr"] + params, ec.ECDSA(hashes.SHA256()))
+        msgs.append(_hs(12, seq, params + b"\x04\x03" + len(sig).to_bytes(2, "big") + sig))
+        seq += 1
+        msgs.append(_hs(13, seq, b"\x01\x40\x00\x02\x04\x03\x00\x00"))
+        seq += 1
+        msgs.append(_hs(14, seq, b""))
+        seq += 1
+        st["out_seq"] = seq
+        st["transcript"] = [raw] + msgs
+        st.pop("keys", None)
+        self.sock.sendto(b"".join(self._plain(st, 22, m) for m in msgs), addr)
+
+    def _client_finished(self, st, cid, seq, frag, addr):
+        k = st["keys"]
+        if cid:
+            ctype, fin = self._open_cid(k, 1, seq, cid, frag)
+        else:
+            es = (1).to_bytes(2, "big") + seq.to_bytes(6, "big")
+            aad = es + b"\x16\xfe\xfd" + (len(frag) - 16).to_bytes(2, "big")
+            ctype, fin = 22, AESCCM(k["ckey"], 8).decrypt(k["civ"] + frag[:8], frag[8:], aad)
+        assert ctype == 22 and fin[0] == 20
+        want = _p_sha256(k["ms"], b"client finished", hashlib.sha256(b"".join(st["transcript"])).digest(), 12)
+        assert fin[12:] == want, "client Finished mismatch"
+        st["transcript"].append(fin)
+        sv = _p_sha256(k["ms"], b"server finished", hashlib.sha256(b"".join(st["transcript"])).digest(), 12)
+        session = dict(k, cid=cid, addr=addr, device_spki=st.get("client_spki"), cv_ok=st.get("cv_ok"))
+        out = self._plain(st, 20, b"\x01") + self._seal(session, 22, _hs(20, st["out_seq"], sv))
+        self.sessions[cid] = session
+        del self.handshakes[addr]
+        self.sock.sendto(out, addr)
+        with self.cond:
+            self.inbox.append(("handshake", addr, None, session))
+            self.cond.notify_all()
+
+    # -- CoAP -----------------------------------------------------------------------------------------
+    def _coap(self, s, rtype, addr, plain):
+        msg = CoAPMessage.decode(plain)
+        with self.cond:
+            self.inbox.append((rtype, addr, msg, s))
+            self.cond.notify_all()
+        if msg.type == CON and self.auto_ack:
+            if self.rst_next:
+                self.rst_next = False
+                self.send(s, CoAPMessage(RST, 0, msg.mid))
+            elif msg.uri_path[:1] == ["t"]:
+                self.send(s, CoAPMessage(ACK, 0x45, msg.mid, msg.token, [], struct.pack(">I", int(time.time()))))
+            else:
+                self.send(s, CoAPMessage(ACK, 0, msg.mid))
+
+    def send(self, s, msg):
+        self.sock.sendto(self._seal(s, 23, msg.encode()), s["addr"])
+
+    def session(self):
+        return next(iter(self.sessions.values()))
+
+    def wait(self, pred, timeout=10.0, what="message"):
+        """Next inbox entry after the cursor that satisfies pred(kind, addr, msg)."""
+        end = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for i in range(self.cursor, len(self.inbox)):
+                    e = self.inbox[i]
+                    if e[0] == "error":
+                        raise AssertionError(f"stub error: {e[2]}")
+                    if pred(*e[:3]):
+                        self.cursor = i + 1
+                        return e
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"stub: no {what} within {timeout}s; inbox: "
+                                         f"{[(e[0], e[2].describe() if hasattr(e[2], 'describe') else e[2]) for e in self.inbox[self.cursor:]]}")
+                self.cond.wait(left)
+
+    def wait_path(self, path, timeout=10.0):
+        return self.wait(lambda k, a, m: m is not None and hasattr(m, "uri_path") and "/".join(m.uri_path) == path,
+                         timeout, f"request /{path}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Driving the peer as the Swift tests will: a subprocess, JSON lines
+# ----------------------------------------------------------------------------------------------
+
+
+class DeviceProcess:
+    def __init__(self, tmp_path, server_port, server_spki_file, *extra, key_name="device.der"):
+        self.args = [sys.executable, PEER, "--server", f"127.0.0.1:{server_port}", "--server-key", server_spki_file,
+                     "--device-key", str(tmp_path / key_name), "--short-timers", "--keepalive", "0", *extra]
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, bufsize=1)
+        self.lines: list = []
+        self.q: queue.Queue = queue.Queue()
+        self.cursor = 0
+        threading.Thread(target=self._read, daemon=True).start()
+        self.ready = self.expect("ready")
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.q.put(json.loads(line))
+        self.q.put(None)
+
+    def send(self, **cmd):
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+
+    def expect(self, type_, timeout=15.0, **match):
+        end = time.monotonic() + timeout
+        while True:
+            for i in range(self.cursor, len(self.lines)):
+                ln = self.lines[i]
+                if ln.get("type") == type_ and all(ln.get(k) == v for k, v in match.items()):
+                    self.cursor = i + 1
+                    return ln
+            left = end - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"device: no {type_} {match}; last lines: {self.lines[-15:]}; "
+                                     f"stderr: {self.proc.stderr.read() if self.proc.poll() is not None else ''}")
+            try:
+                item = self.q.get(timeout=left)
+            except queue.Empty:
+                continue
+            if item is None:
+                raise AssertionError(f"device exited; lines: {self.lines[-15:]}; stderr: {self.proc.stderr.read()}")
+            self.lines.append(item)
+
+    def run(self, timeout=20.0, **cmd):
+        """Send a command and return its result line (asserting ok unless ok=False is expected by the caller)."""
+        self.send(**cmd)
+        return self.expect("result", timeout, cmd=cmd["cmd"])
+
+    def seen(self, type_, **match):
+        while not self.q.empty():
+            item = self.q.get()
+            if item is not None:
+                self.lines.append(item)
+        return [ln for ln in self.lines if ln.get("type") == type_ and all(ln.get(k) == v for k, v in match.items())]
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.send(cmd="quit")
+                self.proc.wait(5)
+            except Exception:
+                self.proc.kill()
+        self.proc.wait(5)
+
+
+@pytest.fixture
+def server_key(tmp_path):
+    key = ec.generate_private_key(ec.SECP256R1())
+    spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    blob = peer.make_server_key_blob(spki, "127.0.0.1", 5684)
+    path = tmp_path / "server_key.der"
+    path.write_bytes(blob)
+    return key, str(path)
+
+
+@pytest.fixture
+def stub(server_key):
+    s = StubServer(server_key[0])
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def device(tmp_path, stub, server_key):
+    procs = []
+
+    def make(*extra, key_name="device.der"):
+        d = DeviceProcess(tmp_path, stub.port, server_key[1], *extra, key_name=key_name)
+        procs.append(d)
+        return d
+    yield make
+    for d in procs:
+        d.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# 1. Vectors
+# ----------------------------------------------------------------------------------------------
+
+
+def test_self_test_vectors():
+    failed = [(n, d) for n, ok, d in peer.self_test() if not ok]
+    assert not failed, failed
+
+
+def test_self_test_command_line():
+    r = subprocess.run([sys.executable, PEER, "--self-test"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert ", 0 failed" in r.stdout
+
+
+# ----------------------------------------------------------------------------------------------
+# 2. Handshake against the stub (library level)
+# ----------------------------------------------------------------------------------------------
+
+
+def _client(stub, server_pub, **kw):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.connect(("127.0.0.1", stub.port))
+    key = ec.generate_private_key(ec.SECP256R1())
+    return peer.DTLSClient(sock, key, server_pub, timer_scale=0.05, **kw), key, sock
+
+
+def test_handshake_with_hello_verify_and_cid(stub, server_key):
+    client, key, sock = _client(stub, server_key[0].public_key())
+    result = client.run()
+    sock.close()
+    assert result.hello_verify
+    s = stub.session()
+    assert result.session.cid == s["cid"] and len(s["cid"]) == 8
+    assert s["cv_ok"], "CertificateVerify checked by the stub"
+    assert s["device_spki"] == peer.spki_der(key.public_key())
+    assert result.session.out_ctr == 1, "Finished used epoch 1 sequence 0"
+    keys = result.session.keys()
+    assert keys.client_key == s["ckey"] and keys.server_iv == s["siv"]
+
+
+def test_client_hello_on_the_wire(stub, server_key):
+    client, _, sock = _client(stub, server_key[0].public_key(), client_random=bytes(range(32)))
+    client.run()
+    sock.close()
+    first = stub.datagrams[0][1]
+    body = peer.client_hello_body(bytes(range(32)))
+    assert first == bytes.fromhex("16fefd0000000000000000") + (12 + 91).to_bytes(2, "big") + \
+        bytes.fromhex("0100005b000000000000005b") + body
+    second = stub.datagrams[1][1]
+    assert second[13] == 1 and second[17:19] == b"\x00\x01", "the ClientHello with cookie has message_seq 1"
+    assert second[5:11] == (1).to_bytes(6, "big"), "record sequence 1"
+
+
+def test_refuses_server_certificate_message(server_key):
+    s = StubServer(server_key[0], send_certificate=True)
+    try:
+        client, _, sock = _client(s, server_key[0].public_key())
+        with pytest.raises(peer.HandshakeError, match="Certificate"):
+            client.run()
+        sock.close()
+    finally:
+        s.stop()
+
+
+def test_requires_8_byte_cid(server_key):
+    s = StubServer(server_key[0], cid_len=0)
+    try:
+        client, _, sock = _client(s, server_key[0].public_key())
+        with pytest.raises(peer.HandshakeError, match="connection ID"):
+            client.run()
+        sock.close()
+    finally:
+        s.stop()
+
+
+def test_rejects_wrong_server_key(server_key):
+    s = StubServer(server_key[0], sign_key=ec.generate_private_key(ec.SECP256R1()))
+    try:
+        client, _, sock = _client(s, server_key[0].public_key())
+        with pytest.raises(peer.HandshakeError, match="signature"):
+            client.run()
+        sock.close()
+    finally:
+        s.stop()
+
+
+def test_handshake_timeout_with_no_server():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    dead = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    dead.bind(("127.0.0.1", 0))        # bound, never answers
+    sock.connect(dead.getsockname())
+    client = peer.DTLSClient(sock, ec.generate_private_key(ec.SECP256R1()),
+                             ec.generate_private_key(ec.SECP256R1()).public_key(), timer_scale=0.01)
+    t0 = time.monotonic()
+    with pytest.raises(peer.HandshakeError, match="timeout"):
+        client.run()
+    # sends at 0, 3, 9, 21 s; the 24 s step expires at 45 s (mbedTLS handshake_timeout 3000..24000)
+    assert client.transmissions == 4
+    assert time.monotonic() - t0 < 5
+    sock.close()
+    dead.close()
