@@ -2712,8 +2712,10 @@ class Controller:
         """Goodbye with cloud reason 6 (sleep) and the duration, drop the socket, sleep, then resume from a new
         source port."""
         seconds = float(c.get("seconds", 1))
-        gb = self.dev.goodbye(cloud_reason=6, sleep=int(c.get("announce", math.ceil(seconds))),
-                              network_reason=c.get("network_reason"))
+        gb = None
+        if self.dev.connected:
+            gb = self.dev.goodbye(cloud_reason=6, sleep=int(c.get("announce", math.ceil(seconds))),
+                                  network_reason=c.get("network_reason"))
         self.dev.emit("sleeping", seconds=seconds)
         time.sleep(seconds)
         self.dev.emit("woke")

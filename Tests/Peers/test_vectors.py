@@ -321,6 +321,7 @@ class DeviceProcess:
         self.lines: list = []
         self.q: queue.Queue = queue.Queue()
         self.cursor = 0
+        self.result_cursor = 0
         threading.Thread(target=self._read, daemon=True).start()
         self.ready = self.expect("ready")
 
@@ -333,13 +334,15 @@ class DeviceProcess:
         self.proc.stdin.write(json.dumps(cmd) + "\n")
         self.proc.stdin.flush()
 
-    def expect(self, type_, timeout=15.0, **match):
+    def expect(self, type_, timeout=15.0, _cursor="cursor", **match):
+        """Next line of `type_` with the given fields, after the previous match (results keep their own cursor,
+        so waiting for a command's result does not skip the observations before it)."""
         end = time.monotonic() + timeout
         while True:
-            for i in range(self.cursor, len(self.lines)):
+            for i in range(getattr(self, _cursor), len(self.lines)):
                 ln = self.lines[i]
                 if ln.get("type") == type_ and all(ln.get(k) == v for k, v in match.items()):
-                    self.cursor = i + 1
+                    setattr(self, _cursor, i + 1)
                     return ln
             left = end - time.monotonic()
             if left <= 0:
@@ -356,7 +359,7 @@ class DeviceProcess:
     def run(self, timeout=20.0, **cmd):
         """Send a command and return its result line (asserting ok unless ok=False is expected by the caller)."""
         self.send(**cmd)
-        return self.expect("result", timeout, cmd=cmd["cmd"])
+        return self.expect("result", timeout, _cursor="result_cursor", cmd=cmd["cmd"])
 
     def seen(self, type_, **match):
         while not self.q.empty():
@@ -510,3 +513,170 @@ def test_handshake_timeout_with_no_server():
     assert time.monotonic() - t0 < 5
     sock.close()
     dead.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# 3. The command-line peer end to end against the stub
+# ----------------------------------------------------------------------------------------------
+
+
+def _connect(stub, dev):
+    r = dev.run(cmd="connect")
+    assert r["ok"], r
+    return r
+
+
+def test_full_connect_sequence(stub, device):
+    dev = device("--variable", "temp:double:21.5", "--function", "led:len", "--subscribe", "srv/")
+    r = _connect(stub, dev)
+    assert r["resumed"] is False and r["hello_sent"] is True and len(r["cid"]) == 16
+    kind, addr, hello, s = stub.wait_path("h")
+    assert hello.type == CON and hello.token == b""
+    p = hello.payload
+    assert len(p) == 32 and p[4:6] == b"\x00\xf6" and p[9] == 12
+    assert p[10:22].hex() == dev.ready["device_id"]
+    assert struct.unpack(">HHIH", p[22:32]) == (6200, 1152, 1536000, 512)
+    assert s["device_spki"].hex() == dev.ready["public_key_der"]
+    _, _, sysd, _ = stub.wait(lambda k, a, m: m and m.uri_path == ["d"] and m.opt(15) == [b"\x01"])
+    assert len(sysd.token) == 1 and json.loads(sysd.payload)["p"] == 12
+    stub.wait_path("t")
+    stub.wait_path("E/particle/device/updates/enabled")
+    stub.wait_path("E/particle/device/updates/forced")
+    _, _, appd, _ = stub.wait(lambda k, a, m: m and m.uri_path == ["d"] and m.opt(15) == [b"\x02"])
+    assert json.loads(appd.payload) == {"f": ["led"], "v": {"temp": 9}}
+    stub.wait(lambda k, a, m: m and m.uri_path == ["e", "particle"] and m.opt(15) == [b"u"])
+    stub.wait(lambda k, a, m: m and m.uri_path == ["e", "spark"] and m.opt(15) == [b"u"])
+    stub.wait(lambda k, a, m: m and m.uri_path == ["e", "srv/"] and not m.opt(15))
+    t = dev.expect("time")
+    assert abs(t["skew"]) < 5
+    assert not dev.seen("violation")
+
+
+def test_variables_functions_events_ping(stub, device):
+    dev = device("--variable", "temp:double:21.5", "--function", "led:len", "--subscribe", "srv/")
+    _connect(stub, dev)
+    s = stub.session()
+    stub.send(s, CoAPMessage(CON, 0x01, 0x1003, b"\x08", [(11, b"v"), (11, b"temp")]))
+    stub.wait(lambda k, a, m: m and m.type == ACK and m.mid == 0x1003 and m.code == 0)
+    _, _, resp, _ = stub.wait(lambda k, a, m: m and m.token == b"\x08" and m.code == 0x45)
+    assert resp.type == CON and resp.payload == struct.pack("<d", 21.5)
+    dev.expect("variable_request", name="temp", found=True)
+    arg = b"x" * 14                                          # the option-length pitfall length
+    stub.send(s, CoAPMessage(CON, 0x02, 0x1004, b"\x09", [(11, b"f"), (11, b"led"), (15, arg)]))
+    _, _, fr, _ = stub.wait(lambda k, a, m: m and m.token == b"\x09" and m.code == 0x44)
+    assert fr.type == CON and fr.payload == struct.pack(">i", 14)
+    assert dev.expect("function_call", name="led")["arg_length"] == 14
+    stub.send(s, CoAPMessage(CON, 0x02, 0x1005, b"", [(11, b"e"), (11, b"srv/ping")], b"hi"))
+    stub.wait(lambda k, a, m: m and m.type == ACK and m.mid == 0x1005)
+    ev = dev.expect("event", name="srv/ping")
+    assert ev["data"] == "hi" and ev["con"] and ev["subscribed"]
+    # duplicate server CON: cached ACK, not processed again
+    stub.send(s, CoAPMessage(CON, 0x02, 0x1005, b"", [(11, b"e"), (11, b"srv/ping")], b"hi"))
+    dev.expect("duplicate", mid=0x1005)
+    stub.send(s, CoAPMessage(CON, 0x00, 0x1006))
+    stub.wait(lambda k, a, m: m and m.type == ACK and m.mid == 0x1006)
+    r = dev.run(cmd="ping")
+    assert r["ok"] and r["code"] == "0.00"
+    r = dev.run(cmd="publish", name="temp", data="21.5", ttl=120)
+    assert r["ok"]
+    _, _, pub, _ = stub.wait_path("E/temp")
+    assert pub.type == CON and pub.first(14) == (120).to_bytes(3, "big") and pub.payload == b"21.5"
+    stub.send(s, CoAPMessage(CON, 0x01, 0x1007, b"\x0a", [(11, b"d")]))          # no flags query
+    _, _, nak, _ = stub.wait(lambda k, a, m: m and m.mid == 0x1007)
+    assert nak.type == ACK and nak.code == 0x80
+    assert len(dev.seen("event", name="srv/ping")) == 1
+
+
+def test_resume_from_new_port_with_253_marker(stub, device):
+    dev = device()
+    first = _connect(stub, dev)
+    dev.run(cmd="disconnect")
+    stub.cursor = len(stub.inbox)
+    r = dev.run(cmd="connect")
+    assert r["ok"] and r["resumed"] and not r["hello_sent"] and r["local_port"] != first["local_port"]
+    kind, addr, ping, _ = stub.wait(lambda k, a, m: m is not None and not isinstance(m, str))
+    assert kind == 253 and ping.type == CON and ping.code == 0 and addr[1] == r["local_port"]
+    kind2, _, ev, _ = stub.wait_path("E/particle/device/updates/enabled")
+    assert kind2 == 25, "records are CID records again once the device received something"
+    dev.expect("resume_confirmed")
+    assert not [e for e in stub.inbox[stub.cursor - 2:] if e[2] is not None and hasattr(e[2], "uri_path")
+                and e[2].uri_path == ["h"]]
+    assert len([e for e in stub.inbox if e[0] == "handshake"]) == 1
+
+
+def test_goodbye_sleep_and_resume(stub, device):
+    dev = device()
+    _connect(stub, dev)
+    r = dev.run(cmd="goodbye", cloud_reason=6, sleep=600)
+    assert r["ok"] and r["acked"] and r["payload_hex"] == "0506d804"
+    _, _, gb, _ = stub.wait_path("x")
+    assert gb.type == CON and gb.payload == bytes.fromhex("0506d804")
+    assert dev.run(cmd="connect")["resumed"]
+    stub.cursor = len(stub.inbox)
+    r = dev.run(cmd="sleep", seconds=0.2, timeout=30)
+    assert r["ok"] and r["resumed"] and r["goodbye"]["payload_hex"] == "0506" + "01"
+    dev.expect("sleeping")
+    _, _, gb, _ = stub.wait_path("x")
+    assert gb.payload == bytes.fromhex("050601")
+    assert len([e for e in stub.inbox if e[0] == "handshake"]) == 1
+
+
+def test_session_file_survives_process_restart(stub, device, tmp_path):
+    sf = str(tmp_path / "session.json")
+    dev = device("--session-file", sf)
+    _connect(stub, dev)
+    dev.close()
+    dev2 = device("--session-file", sf)
+    assert dev2.ready["session_loaded"]
+    r = dev2.run(cmd="connect")
+    assert r["ok"] and r["resumed"]
+    assert len([e for e in stub.inbox if e[0] == "handshake"]) == 1
+
+
+def test_resume_with_changed_state_sends_hello(stub, device):
+    dev = device()
+    _connect(stub, dev)
+    dev.run(cmd="set", system_version=6300)
+    dev.run(cmd="disconnect")
+    stub.cursor = len(stub.inbox)
+    r = dev.run(cmd="connect")
+    assert r["resumed"] and r["hello_sent"]
+    kind, _, hello, _ = stub.wait(lambda k, a, m: m is not None and hasattr(m, "uri_path"))
+    assert kind == 253 and hello.uri_path == ["h"]
+    assert struct.unpack(">H", hello.payload[22:24])[0] == 6300
+
+
+def test_unanswered_resume_falls_back_to_handshake(stub, device):
+    dev = device("--timer-scale", "0.02")
+    _connect(stub, dev)
+    dev.run(cmd="disconnect")
+    stub.sessions.clear()                    # "server restarted and lost its sessions"
+    r = dev.run(cmd="connect", timeout=30)
+    assert r["ok"] and not r["resumed"] and r["fallback"]
+    dev.expect("con_timeout", kind="resume_ping")
+    dev.expect("session_discarded")
+
+
+def test_rst_and_key_change_discard_the_session(stub, device):
+    dev = device()
+    _connect(stub, dev)
+    stub.rst_next = True
+    dev.run(cmd="ping")
+    dev.expect("session_discarded", reason="Received RST message")
+    r = dev.run(cmd="connect")
+    assert not r["resumed"]
+    s = stub.sessions[bytes.fromhex(r["cid"])]
+    stub.send(s, CoAPMessage(CON, 0x03, 0x2001, b"\x01", [(11, b"k"), (15, b"\x01")]))
+    stub.wait(lambda k, a, m: m and m.type == ACK and m.mid == 0x2001)
+    dev.expect("session_discarded", reason="key change (/k)")
+
+
+def test_unacknowledged_con_discards_session(stub, device):
+    dev = device("--timer-scale", "0.02")
+    _connect(stub, dev)
+    stub.auto_ack = False
+    r = dev.run(cmd="publish", name="lost", data="x", timeout=30)
+    assert not r["ok"]
+    assert len([e for e in stub.inbox if e[2] is not None and hasattr(e[2], "uri_path")
+                and e[2].uri_path == ["E", "lost"]]) == 4, "sent once, retransmitted 3 times"
+    dev.expect("session_discarded")
