@@ -680,3 +680,152 @@ def test_unacknowledged_con_discards_session(stub, device):
     assert len([e for e in stub.inbox if e[2] is not None and hasattr(e[2], "uri_path")
                 and e[2].uri_path == ["E", "lost"]]) == 4, "sent once, retransmitted 3 times"
     dev.expect("session_discarded")
+
+
+# ----------------------------------------------------------------------------------------------
+# 4. Firmware update, device side
+# ----------------------------------------------------------------------------------------------
+
+
+def _coap_entries(stub, pred):
+    return [e for e in stub.inbox if e[2] is not None and hasattr(e[2], "uri_path") and pred(e[2])]
+
+
+def _after_reboot(stub, dev, module, flags):
+    """The device says Goodbye (system reset, reason update), resumes (253) and sends a Hello describing the new
+    module."""
+    dev.expect("rebooting", applied=True)
+    _, _, gb, _ = stub.wait_path("x")
+    assert gb.payload == peer.goodbye_payload(cloud_reason=5, reset_reason=70) == bytes.fromhex("030546")
+    kind, _, hello, _ = stub.wait_path("h")
+    assert kind == 253
+    assert hello.payload[4:6] == (flags | 1).to_bytes(2, "big"), "flag 0x01: previous OTA succeeded"
+    rep = peer.inspect_module(module, 12)
+    assert struct.unpack(">H", hello.payload[2:4])[0] == rep["product_version"]
+    _, _, sysd, _ = stub.wait(lambda k, a, m: m and m.uri_path == ["d"] and m.opt(15) == [b"\x01"])
+    users = [m for m in json.loads(sysd.payload)["m"] if m["f"] == "u"]
+    assert users[0]["u"].lower() == rep["sha256"]
+    stub.wait_path("E/spark/device/last_reset")
+    assert dev.expect("connected")["resumed"]
+
+
+def test_legacy_fast_ota_with_missed_chunk(stub, device):
+    dev = device("--flags", "0x76")
+    _connect(stub, dev)
+    dev.run(cmd="ota", drop_chunk=2)
+    module = peer.build_test_module(body=os.urandom(2600), product_version=7)
+    s = stub.session()
+    begin = struct.pack(">BHIBI", 1, 512, len(module), 0, 0)
+    stub.send(s, CoAPMessage(CON, 0x02, 0x3001, b"\x07", [(11, b"u")], begin))
+    stub.wait(lambda k, a, m: m and m.type == ACK and m.mid == 0x3001 and m.code == 0)
+    _, _, ready, _ = stub.wait(lambda k, a, m: m and m.token == b"\x07" and m.code == 0x44)
+    assert ready.type == CON and ready.payload == b"\x01", "UpdateReady: fast OTA accepted"
+    chunks = [module[i:i + 512] for i in range(0, len(module), 512)]
+
+    def send_chunk(i, mid):
+        stub.send(s, CoAPMessage(NON, 0x02, mid, b"\x08", [(11, b"c"), (15, peer.crc32(chunks[i]).to_bytes(4, "big")),
+                                                           (15, i.to_bytes(2, "big"))], chunks[i]))
+    for i in range(len(chunks)):
+        send_chunk(i, 0x3100 + i)
+    dev.expect("ota_chunk", index=len(chunks) - 1)
+    stub.send(s, CoAPMessage(CON, 0x03, 0x3002, b"\x09", [(11, b"u")]))
+    _, _, nak, _ = stub.wait(lambda k, a, m: m and m.mid == 0x3002)
+    assert nak.type == ACK and nak.code == 0x80
+    _, _, missed, _ = stub.wait(lambda k, a, m: m and m.uri_path == ["c"] and m.code == 0x01)
+    assert missed.type == CON and missed.payload == b"\x00\x02"
+    send_chunk(2, 0x3200)
+    dev.expect("ota_chunk", index=2)
+    stub.send(s, CoAPMessage(CON, 0x03, 0x3003, b"\x0a", [(11, b"u")]))
+    _, _, done, _ = stub.wait(lambda k, a, m: m and m.mid == 0x3003)
+    assert done.type == ACK and done.code == 0x44 and done.payload == b'{"r":0}'
+    c = dev.expect("ota_complete")
+    assert c["crc32_ok"] and c["sha256_ok"] and c["result"] == 0
+    _after_reboot(stub, dev, module, 0x76)
+
+
+def test_legacy_normal_ota_with_corrupted_chunk(stub, device):
+    dev = device("--flags", "0x76")
+    _connect(stub, dev)
+    dev.run(cmd="ota", corrupt_chunk=1, fast=False)
+    module = peer.build_test_module(body=os.urandom(1200))
+    s = stub.session()
+    stub.send(s, CoAPMessage(CON, 0x02, 0x3001, b"\x07", [(11, b"u")], struct.pack(">BHIBI", 1, 512, len(module), 0, 0)))
+    _, _, ready, _ = stub.wait(lambda k, a, m: m and m.token == b"\x07" and m.code == 0x44)
+    assert ready.payload == b"\x00", "fast OTA refused by configuration"
+    chunks = [module[i:i + 512] for i in range(0, len(module), 512)]
+    i, mid = 0, 0x3300
+    codes = []
+    while i < len(chunks):
+        tk = bytes([0x20 + mid % 200])
+        stub.send(s, CoAPMessage(CON, 0x02, mid, tk, [(11, b"c"), (15, peer.crc32(chunks[i]).to_bytes(4, "big"))], chunks[i]))
+        _, _, r, _ = stub.wait(lambda k, a, m: m and m.token == tk and m.code in (0x44, 0x80))
+        codes.append(r.code)
+        if r.code == 0x44:
+            i += 1
+        mid += 1
+    assert codes == [0x44, 0x80, 0x44, 0x44], "chunk 1 got 4.00 (CRC) and was resent"
+    stub.send(s, CoAPMessage(CON, 0x03, 0x3003, b"\x0a", [(11, b"u")]))
+    _, _, done, _ = stub.wait(lambda k, a, m: m and m.mid == 0x3003)
+    assert done.payload == b'{"r":0}'
+    _after_reboot(stub, dev, module, 0x76)
+
+
+def test_v3_ota_with_gap_disconnect_and_resume(stub, device):
+    dev = device()
+    _connect(stub, dev)
+    dev.run(cmd="ota", drop_chunk=1, disconnect_after_chunk=3)
+    module = peer.build_test_module(body=os.urandom(4500), product_version=9)
+    sha = hashlib.sha256(module).digest()
+    s = stub.session()
+    u = peer.uint_bytes
+
+    def start(mid, tk):
+        stub.send(s, CoAPMessage(CON, 0x02, mid, tk, [(11, b"S"), (2057, u(len(module))), (2061, sha), (2065, u(512))]))
+        stub.wait(lambda k, a, m: m and m.type == ACK and m.mid == mid and m.code == 0)
+        _, _, created, _ = stub.wait(lambda k, a, m: m and m.token == tk and m.code == 0x41)
+        assert created.type == CON and peer.uint_value(created.first(2053)) == 256
+        return peer.uint_value(created.first(2057))
+
+    def chunk(idx, offset, mid):
+        a = offset + (idx - 1) * 512
+        stub.send(s, CoAPMessage(NON, 0x02, mid, b"", [(11, b"C"), (2049, u(idx))], module[a:a + 512]))
+
+    assert start(0x4001, b"\x61") == 0
+    for idx in range(1, 5):
+        chunk(idx, 0, 0x4100 + idx)
+    assert dev.expect("ota_interrupted")["bytes_held"] == 512
+    dev.expect("disconnected", reason="ota disconnect_after_chunk")
+    _, _, gap_ack, _ = stub.wait(lambda k, a, m: m and m.uri_path == ["A"] and m.payload)
+    assert gap_ack.type == NON and peer.uint_value(gap_ack.first(2049)) == 1
+    assert gap_ack.payload == b"\x02\x00\x00\x00", "selective ACK: chunk 3 received past the gap at 2"
+    assert dev.run(cmd="connect")["resumed"]
+    s = stub.session()
+    offset = start(0x4002, b"\x62")
+    assert offset == 512, "File-Size in the 2.01 = bytes held from the interrupted transfer"
+    count = math.ceil((len(module) - offset) / 512)
+    for idx in range(1, count + 1):
+        chunk(idx, offset, 0x4200 + idx)
+    stub.wait(lambda k, a, m: m and m.uri_path == ["A"] and peer.uint_value(m.first(2049)) == count)
+    stub.send(s, CoAPMessage(CON, 0x02, 0x4003, b"\x63", [(11, b"F")]))
+    _, _, fin, _ = stub.wait(lambda k, a, m: m and m.token == b"\x63" and m.code == 0x44)
+    stats = json.loads(fin.payload)
+    assert fin.type == CON and stats["recv_chunks"] == count
+    c = dev.expect("ota_complete")
+    assert c["ok"] and c["file_sha256_ok"]
+    _after_reboot(stub, dev, module, 0xF6)
+
+
+def test_v3_refusals(stub, device):
+    dev = device()
+    _connect(stub, dev)
+    s = stub.session()
+    u = peer.uint_bytes
+    stub.send(s, CoAPMessage(CON, 0x02, 0x5001, b"\x71", [(11, b"S"), (2057, u(1000)), (2065, u(500))]))
+    _, _, bad, _ = stub.wait(lambda k, a, m: m and m.mid == 0x5001)
+    assert bad.type == ACK and bad.code == 0xA3 and json.loads(bad.payload) == {"code": -240, "message": "Invalid chunk size: 500"}
+    dev.run(cmd="ota", refuse=True)
+    stub.send(s, CoAPMessage(CON, 0x02, 0x5002, b"\x72", [(11, b"S"), (2057, u(1000)), (2065, u(512))]))
+    _, _, err, _ = stub.wait(lambda k, a, m: m and m.token == b"\x72" and m.code == 0xA3)
+    assert err.type == CON and json.loads(err.payload)["code"] == -1380
+    dev.expect("disconnected", reason="ota error acknowledged")
+    stub.send(s, CoAPMessage(NON, 0x02, 0x5003, b"", [(11, b"u")], b"\x00" * 12))   # legacy request: ignored
