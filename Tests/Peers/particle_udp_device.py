@@ -2617,14 +2617,16 @@ class Controller:
         try:
             out = handler(cmd) or {}
             self.dev.emit("result", ok=True, **result, **out)
-        except (PeerError, OSError, ValueError, KeyError, TypeError) as e:
+        except Exception as e:      # every command ends with a result line, whatever went wrong
             self.dev.emit("result", ok=False, error=f"{type(e).__name__}: {e}", **result)
 
     def _wait(self, o: Optional[Outstanding], timeout: Optional[float] = None) -> dict:
         if o is None:
             return {"sent": True}
         t0 = time.monotonic()
-        self.dev.run_until(lambda: o.done or o.failed is not None or not self.dev.connected, timeout)
+        # CoAP gives up after at most 90 s (scaled); the bound only matters for a separate response never sent.
+        bound = timeout if timeout is not None else max(5.0, 100.0 * self.dev.scale)
+        self.dev.run_until(lambda: o.done or o.failed is not None or not self.dev.connected, bound)
         if not o.done:
             raise PeerError(f"{o.kind} not acknowledged ({o.failed or 'disconnected'})")
         return {"code": code_str(o.response.code) if o.response else None, "mid": o.msg.mid,

@@ -829,3 +829,65 @@ def test_v3_refusals(stub, device):
     assert err.type == CON and json.loads(err.payload)["code"] == -1380
     dev.expect("disconnected", reason="ota error acknowledged")
     stub.send(s, CoAPMessage(NON, 0x02, 0x5003, b"", [(11, b"u")], b"\x00" * 12))   # legacy request: ignored
+
+
+# ----------------------------------------------------------------------------------------------
+# 5. Generations and options
+# ----------------------------------------------------------------------------------------------
+
+
+def test_pre_3_1_device_offers_no_cid(server_key):
+    s = StubServer(server_key[0], cid_len=0)
+    try:
+        client, _, sock = _client(s, server_key[0].public_key(), offer_cid=False)
+        result = client.run()
+        sock.close()
+        assert result.session.cid is None
+        assert len(s.handshakes) == 0 and len(s.sessions) == 1
+        assert len(s.datagrams[0][1]) == 13 + 12 + 86
+    finally:
+        s.stop()
+    s = StubServer(server_key[0], cid_len=8)
+    try:
+        client, _, sock = _client(s, server_key[0].public_key(), offer_cid=False)
+        with pytest.raises(peer.HandshakeError, match="unsolicited connection_id"):
+            client.run()
+        sock.close()
+    finally:
+        s.stop()
+
+
+def test_protobuf_system_describe(stub, device):
+    dev = device("--describe-format", "protobuf")
+    _connect(stub, dev)
+    _, _, sysd, _ = stub.wait(lambda k, a, m: m and m.uri_path == ["d"] and m.opt(15) == [b"\x01"])
+    raw = sysd.encode()
+    assert raw[:2] == b"\x41\x02" and raw[5:11] == bytes.fromhex("b164112a3101") and raw[11] == 0xFF
+    assert sysd.payload[0] == 0x0A, "field 1 (firmware_modules), length-delimited"
+    s = stub.session()
+    stub.send(s, CoAPMessage(CON, 0x01, 0x6001, b"\x33", [(11, b"d"), (15, b"\x01")]))
+    _, _, resp, _ = stub.wait(lambda k, a, m: m and m.token == b"\x33" and m.code == 0x45)
+    assert resp.type == CON and resp.first(12) == b"\x2a" and resp.payload == sysd.payload
+
+
+def test_keepalive_ping(stub, device):
+    dev = device()
+    _connect(stub, dev)
+    dev.run(cmd="set", keepalive=0.5)
+    dev.expect("keepalive_ping", timeout=5)
+    stub.wait(lambda k, a, m: m and m.type == CON and m.code == 0 and not m.uri_path)
+    r = dev.run(cmd="wait_for", type="keepalive_ping", timeout=5)
+    assert r["ok"]
+    assert not dev.seen("ping_timeout")
+
+
+def test_print_key_and_blob(tmp_path, server_key):
+    r = subprocess.run([sys.executable, PEER, "--device-key", str(tmp_path / "k.der"), "--print-key"],
+                       capture_output=True, text=True, timeout=30)
+    line = json.loads(r.stdout)
+    assert line["type"] == "key" and len(bytes.fromhex(line["public_key_der"])) == 91
+    assert len((tmp_path / "k.der").read_bytes()) == 121
+    out = tmp_path / "blob.der"
+    subprocess.run([sys.executable, PEER, "--server-key", server_key[1], "--server", "127.0.0.1:5684",
+                    "--write-server-blob", str(out)], check=True, timeout=30)
+    assert out.read_bytes() == (tmp_path / "server_key.der").read_bytes()
