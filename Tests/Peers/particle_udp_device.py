@@ -18,8 +18,53 @@ Layers (each class says which protocol rule it implements):
 * ``OTAReceiver`` ........... firmware update, legacy (UpdateBegin/Chunk/UpdateDone/ChunkMissed) and v3
                               (UpdateStart/UpdateChunk/UpdateAck/UpdateFinish), module CRC-32/SHA-256 checks
 
-Command line (see ``--help`` and ``Controller``): JSON lines on stdout describe what the device observed;
-commands arrive as JSON lines on stdin (or ``--do``). ``--self-test`` checks the worked vectors.
+Driving it from a test (one process = one device)
+--------------------------------------------------
+
+    particle_udp_device.py --server 127.0.0.1:PORT --server-key server.der --device-key dev.der \
+        [--device-id HEX24] [--session-file s.json] [--short-timers] [--keepalive 0] [--trace] \
+        [--variable temp:double:21.5] [--function led:len] [--subscribe srv/] [--flags 0x00F6] \
+        [--device-os 6.2.0] [--describe-format json|protobuf] [--platform-id 12] [--product-version N]
+
+``--server-key`` takes the 320-byte UDP blob, a SPKI DER or a PEM file; ``--device-key`` is created (SEC1 DER) if
+missing. The first stdout line is ``{"type":"ready","device_id":…,"public_key_der":<SPKI hex>,"public_key_pem":…}``
+(provision that key); ``--print-key`` prints only that and exits. ``--self-test`` checks the worked vectors.
+
+Commands: one JSON object per stdin line (or ``--do JSON``, run first; ``--no-stdin`` exits after them; EOF on stdin
+exits). Each command ends with ``{"type":"result","cmd":…,"id":<echoed>,"ok":true|false,…}``; while a command waits
+the device keeps answering the server. Commands and their result fields:
+
+    {"cmd":"connect","resume":"auto|never|require","fallback":true,"server":"127.0.0.1:PORT"}
+                                  → resumed, hello_sent, fallback, cid, local_port
+    {"cmd":"disconnect","keep_session":true}    (alias "drop": close the socket, no Goodbye)
+    {"cmd":"reconnect"}                         drop + connect: resumes from a new source port (253 marker)
+    {"cmd":"publish","name":"temp","data":"21.5","ttl":60,"public":false,"con":true,"content_format":null}
+                                  → code, mid, rtt_ms   ("data_hex" for binary data)
+    {"cmd":"subscribe","prefix":"srv/","scope":null|"u"}     → code
+    {"cmd":"variable","name":"temp","type":"bool|int|string|double","value":21.5}   add or change
+    {"cmd":"function","name":"led","return":1|"len","publish":{"name":…,"data":…}}  add or change
+    {"cmd":"describe","which":"system|application"}         push a Describe → code
+    {"cmd":"ping"}  {"cmd":"time"} → unix
+    {"cmd":"goodbye","cloud_reason":6,"reset_reason":null,"sleep":600,"network_reason":null,"disconnect":true}
+                                  → acked, payload_hex
+    {"cmd":"sleep","seconds":2}   Goodbye (cloud 6 + duration), drop, sleep, resume → like connect
+    {"cmd":"restart","reason":"user","keep_session":true,"connect":false}   device reset (retained session kept)
+    {"cmd":"ota","refuse":false,"fast":true,"drop_chunk":N,"corrupt_chunk":N,"corrupt_stored_chunk":N,
+           "disconnect_after_chunk":N}      OTA behaviour (chunk numbers are 0-based positions in the file)
+    {"cmd":"set","updates_enabled":true,"updates_forced":false,"system_version":6300,"product_version":3,
+           "flags":246,"max_message_size":1152,"keepalive":25,"ignore_server_cons":N,"describe_format":"json",…}
+    {"cmd":"send","hex":"40000001"}             raw CoAP inside a DTLS record
+    {"cmd":"wait","seconds":1}   {"cmd":"wait_for","type":"event","match":{"name":"x"},"timeout":10} → line
+    {"cmd":"session"}  {"cmd":"forget_session"}  {"cmd":"status"}  {"cmd":"quit","goodbye":false}
+
+Observation lines (stdout, ``"type"``): handshake, handshake_failed, session_resumed, resume_confirmed,
+hello_sent, hello_acked, server_hello, connected, disconnected, session_discarded, resume_failed, con_timeout,
+rst, time, event, variable_request, function_call, describe_request, signal, key_change, ping (from the server),
+keepalive_ping, ping_timeout, duplicate, dropped, publish_acked, subscribe_acked, describe_acked, goodbye_sent,
+ota_begin, ota_chunk, ota_chunks_missing, ota_complete (crc32_ok, sha256_ok, sha256, …), ota_refused,
+ota_interrupted, ota_cancelled, rebooting, rebooted, and ``violation`` whenever the server breaks a rule the device
+depends on (a test should assert there is none). ``--trace`` adds coap_in/coap_out (with the record type byte and
+local port), retransmit and dtls_flight lines.
 
 Only the Python standard library and the ``cryptography`` package are used.
 """
@@ -2844,6 +2889,11 @@ def self_test() -> list[tuple[str, bool, str]]:
     rl2 = RecordLayer(Session(ms, cr, sr, cid, out_ctr=5), "fd")
     rl2.move_session = True
     check("5.3 resumption record (first byte fd)", rl2.seal(CT_APP, h("40001234")), b"\xfd" + dev_rec[1:])
+    old = RecordLayer(Session(ms, cr, sr, None, out_ctr=5), "fe", h("e00fce68ece1d3d21a73dcc9"))
+    old.move_session = True
+    plain = seal_plain_record(kb.client_key, kb.client_iv, 1, 5, CT_APP, h("40001234"))
+    check("6.2 pre-3.1 resume record: 0xFE, device ID and 0x0C appended",
+          old.seal(CT_APP, h("40001234")), b"\xfe" + plain[1:] + h("e00fce68ece1d3d21a73dcc9") + b"\x0c")
     rec = parse_records(dev_rec, 8)[0]
     check("5.3 device record decrypts", open_cid_record(kb.client_key, kb.client_iv, 1, 5, rec.cid, rec.fragment),
           (CT_APP, h("40001234")))
