@@ -37,16 +37,15 @@ public func buildApplication(
         secret: secret,
         logger: logger
     )
-    let bus = EventBus(
-        limits: .init(
-            maxQueuedEvents: configuration.subscriberMaxEvents,
-            maxQueuedBytes: configuration.subscriberMaxBytes,
-            keepaliveAfter: configuration.keepaliveAfter
-        ),
-        logger: logger,
-        clock: configuration.clock,
-        encoder: { event, productFormat in EventFrame.encode(event, productFormat: productFormat) }
-    )
+    var streamLimits = StreamLimits()
+    streamLimits.maxQueuedEvents = configuration.subscriberMaxEvents
+    streamLimits.maxQueuedBytes = configuration.subscriberMaxBytes
+    streamLimits.keepaliveAfter = TimeAmount(configuration.keepaliveAfter)
+    let bus = EventBus(backlogLimit: streamLimits.loopBacklog, logger: logger)
+    let streams = StreamHub(limits: streamLimits, clock: configuration.clock, logger: logger) { [bus] in
+        bus.backlogDrained()
+    }
+    bus.add(streams)
     let log = try await EventLog(database: database, bus: bus, logger: logger)
     let tokens = TokenStore(database: database, secret: secret)
     let webhooks = try await WebhookEngine(
@@ -79,6 +78,7 @@ public func buildApplication(
         devices: devices,
         log: log,
         bus: bus,
+        streams: streams,
         auth: Authenticator(tokens: tokens, secret: secret, clock: configuration.clock),
         logins: LoginGuard(
             policy: .init(maxFailures: configuration.signInFailureLimit, lockout: configuration.signInLockout),
@@ -103,7 +103,7 @@ public func buildApplication(
             .object([
                 ("ok", .bool(true)),
                 ("last_event_id", .int(Int64(cloud.log.latestID))),
-                ("streams", .int(Int64(cloud.bus.subscriberCount))),
+                ("streams", .int(Int64(cloud.streams.count))),
             ])
         )
     }
@@ -122,21 +122,20 @@ public func buildApplication(
     let responder = router.buildResponder()
     return Application(
         responder: responder,
-        // Event streams opened by a connection's first request are written from the bus on the
-        // connection's event loop, without a task per stream (docs/benchmarks.md §4).
+        // Event streams opened by a connection's first request are handed to the connection:
+        // no task stays behind for them (docs/benchmarks.md §4).
         server: HTTPServerBuilder { applicationResponder in
             StreamingHTTP1Channel(
                 responder: applicationResponder,
                 router: responder,
-                bus: bus,
                 configuration: HTTP1Channel.Configuration(idleTimeout: TimeAmount(configuration.idleTimeout))
             )
         },
         configuration: .init(address: .hostname(host, port: configuration.port), serverName: nil),
         // Services stop in reverse order (after the HTTP server): the webhook workers and
         // dispatcher first, then the device gateway (whose devices go offline through the log),
-        // retention, the log, the bus, and the database last.
-        services: [DatabaseCloser(database: database), bus, log, retention, gateway] + webhooks.services,
+        // retention, the log, the streams (which end with `:closed shutdown`), and the database last.
+        services: [DatabaseCloser(database: database), streams, log, retention, gateway] + webhooks.services,
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port
             cloud.boundPort.value = port

@@ -17,6 +17,8 @@ struct Cloud: Sendable {
     let devices: DeviceStore
     let log: EventLog
     let bus: EventBus
+    /// Every event stream, by event loop.
+    let streams: StreamHub
     let auth: Authenticator
     /// Failed sign-ins and the lockouts they lead to.
     let logins: LoginGuard
@@ -41,7 +43,7 @@ struct Cloud: Sendable {
     /// After a revocation: evicts the tokens from the cache and closes the streams they opened.
     func forget(tokenHashes hashes: [String]) {
         auth.evict(tokenHashes: hashes)
-        for hash in hashes { bus.endSubscriptions(tokenHash: hash, reason: .revoked) }
+        for hash in hashes { streams.end(tokenHash: hash, reason: .revoked) }
     }
 
 }

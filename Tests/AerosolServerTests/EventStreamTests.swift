@@ -173,9 +173,8 @@ struct EventStreamTests {
         try await TestServer.with(configure: { $0.keepaliveAfter = .seconds(1) }) { server in
             let token = try await server.user("ada@example.com")
             let stream = try await EventStreamReader.open(server, "/v1/devices/events", token: token)
-            let start = ContinuousClock.now
-            try await stream.read(until: { $0.hasSuffix(":keepalive\n:keepalive\n") }, timeout: .seconds(6))
-            #expect(ContinuousClock.now - start < .seconds(5))
+            // When they come is tested on an embedded loop (LoopStreamsTests); here, the bytes.
+            try await stream.read(until: { $0.hasSuffix(":keepalive\n:keepalive\n") }, timeout: .seconds(30))
             #expect(stream.text.hasPrefix(":ok\n\n:keepalive\n"))
             await stream.close()
         }
@@ -204,10 +203,8 @@ struct EventStreamTests {
             let token = try await server.user("ada@example.com")
             let stream = try await EventStreamReader.open(server, "/v1/devices/events", token: token)
             try await stream.read(until: { $0 == ":ok\n\n" })
-            let start = ContinuousClock.now
             await server.shutdown()
-            try await stream.readToEnd(timeout: .seconds(2))
-            #expect(ContinuousClock.now - start < .seconds(2))
+            try await stream.readToEnd(timeout: .seconds(30))
             #expect(stream.text.hasSuffix(":closed shutdown\n"))
         }
     }

@@ -14,7 +14,7 @@ struct EventLogTests {
     ) async throws -> T {
         let log = try await EventLog(database: fixture.database, bus: bus, logger: StoreFixture.logger)
         let group = ServiceGroup(
-            configuration: .init(services: [bus, log], gracefulShutdownSignals: [], logger: StoreFixture.logger)
+            configuration: .init(services: [log], gracefulShutdownSignals: [], logger: StoreFixture.logger)
         )
         return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -99,15 +99,37 @@ struct EventLogTests {
     @Test func committedEventsReachTheBusInOrder() async throws {
         let fixture = try await StoreFixture.make()
         let bus = StoreFixture.bus()
+        let consumer = RecordingConsumer()
+        bus.add(consumer)
         try await withLog(fixture, bus: bus) { log in
-            let subscription = bus.subscribe(EventFilter(scope: .user("u1")))
             for index in 1...5 { _ = try await log.append(StoreFixture.draft("n\(index)")) }
             var received: [String] = []
-            while received.count < 5 {
-                received += await subscription.next().texts
+            for await batch in consumer.batches {
+                received += batch.map(\.name)
+                if received.count == 5 { break }
             }
-            #expect(received == ["S:n1", "S:n2", "S:n3", "S:n4", "S:n5"])
-            bus.unsubscribe(subscription)
+            #expect(received == ["n1", "n2", "n3", "n4", "n5"])
+        }
+        await fixture.database.close()
+    }
+
+    @Test func aConsumerThatFallsBehindSlowsTheLogInsteadOfQueueingWithoutEnd() async throws {
+        let fixture = try await StoreFixture.make()
+        let bus = StoreFixture.bus(backlogLimit: 3)
+        let consumer = RecordingConsumer()
+        bus.add(consumer)
+        try await withLog(fixture, bus: bus) { log in
+            // Three events fill the consumer: they are acknowledged (committed), and delivered.
+            _ = try await log.append((1...3).map { StoreFixture.draft("n\($0)") })
+            #expect(consumer.events.count == 3)
+            // The next append waits: the log does not commit while the consumer is full.
+            let waiting = Task { try await log.append(StoreFixture.draft("n4")) }
+            while !bus.isWaitingForCapacity { await Task.yield() }
+            #expect(log.latestID == 3)
+            consumer.drain(on: bus)
+            let fourth = try await waiting.value
+            #expect(fourth.id == 4)
+            #expect(consumer.events.map(\.name) == ["n1", "n2", "n3", "n4"])
         }
         await fixture.database.close()
     }

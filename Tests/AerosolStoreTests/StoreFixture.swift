@@ -3,6 +3,7 @@ import AerosolStore
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 
 /// A database in a fresh temporary directory.
 struct StoreFixture {
@@ -26,20 +27,9 @@ struct StoreFixture {
         return StoreFixture(directory: directory, database: database)
     }
 
-    /// A bus whose frames are just the event name, for easy assertions.
-    static func bus(
-        maxQueuedEvents: Int = 1000,
-        keepaliveAfter: Duration = .seconds(8),
-        clock: any CloudClock = SystemClock()
-    ) -> EventBus {
-        EventBus(
-            limits: .init(maxQueuedEvents: maxQueuedEvents, keepaliveAfter: keepaliveAfter),
-            shardCount: 2,
-            logger: logger,
-            clock: clock
-        ) { event, product in
-            ByteBuffer(string: (product ? "P:" : "S:") + event.name)
-        }
+    /// A bus with a small backlog limit, for the back-pressure tests.
+    static func bus(backlogLimit: Int = 20_000) -> EventBus {
+        EventBus(backlogLimit: backlogLimit, logger: logger)
     }
 
     static func draft(_ name: String, user: String? = "u1", core: String = "api", product: Int? = nil) -> EventDraft {
@@ -47,10 +37,33 @@ struct StoreFixture {
     }
 }
 
-extension Subscription.Batch {
-    /// The frames of an `.events` batch as text.
-    var texts: [String] {
-        if case .events(let items) = self { return items.map { String(buffer: $0.frame) } }
-        return []
+/// A consumer that records what it receives and holds it as its backlog until ``drain()``.
+final class RecordingConsumer: EventConsumer {
+    private let state = Mutex<(events: [Event], backlog: Int)>(([], 0))
+    private let delivered: AsyncStream<[Event]>.Continuation
+    /// Every batch, as delivered.
+    let batches: AsyncStream<[Event]>
+
+    init() {
+        (batches, delivered) = AsyncStream.makeStream(of: [Event].self)
+    }
+
+    func deliver(_ events: [Event]) {
+        state.withLock {
+            $0.events += events
+            $0.backlog += events.count
+        }
+        delivered.yield(events)
+    }
+
+    var backlog: Int { state.withLock { $0.backlog } }
+
+    /// Everything received so far.
+    var events: [Event] { state.withLock { $0.events } }
+
+    /// Pretends the consumer caught up.
+    func drain(on bus: EventBus) {
+        state.withLock { $0.backlog = 0 }
+        bus.backlogDrained()
     }
 }

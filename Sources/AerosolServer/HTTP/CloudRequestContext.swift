@@ -13,6 +13,8 @@ struct CloudRequestContext: RequestContext {
     var fields: RequestFields = .empty
     /// The address of the client, for per-client limits and log lines.
     let remoteAddress: SocketAddress?
+    /// The connection (an event stream takes it over).
+    let channel: any Channel
     /// Set on a connection's first request that may open an event stream: the stream is then
     /// handed to the connection instead of being written by the request's task.
     var streamHandoff: StreamHandoff?
@@ -20,6 +22,7 @@ struct CloudRequestContext: RequestContext {
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.channel = source.channel
     }
 
     /// The caller of an authenticated route.

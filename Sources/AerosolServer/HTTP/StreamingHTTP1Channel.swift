@@ -38,7 +38,6 @@ where Router.Context == CloudRequestContext {
     let responder: HTTPChannelHandler.Responder
     /// The router, to answer candidate stream requests directly.
     let router: Router
-    let bus: EventBus
     let configuration: HTTP1Channel.Configuration
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -131,7 +130,7 @@ where Router.Context == CloudRequestContext {
         case declined
     }
 
-    /// Runs the router on a candidate stream request with a handoff in the task.
+    /// Runs the router on a candidate stream request with a handoff in its context.
     private func answer(_ head: HTTPRequest, channel: any Channel, logger: Logger) async -> Answer {
         var logger = logger
         logger[metadataKey: "hb.request.id"] = .stringConvertible(RequestID())
@@ -143,27 +142,22 @@ where Router.Context == CloudRequestContext {
         do {
             response = try await router.respond(to: request, context: context)
         } catch {
-            if let accepted = handoff.take() { bus.unsubscribe(accepted.subscription) }
             return .declined
         }
         guard let accepted = handoff.take() else { return .answered(response) }
-        guard response.status == .ok else {
-            bus.unsubscribe(accepted.subscription)
-            return .answered(response)
-        }
+        guard response.status == .ok else { return .answered(response) }
         var responseHead = response.head
         responseHead.headerFields[.date] = HTTPDate.now()
         await handOver(channel, head: responseHead, accepted: accepted)
         return .handedOver
     }
 
-    /// Writes the head, swaps the HTTP handlers for an ``EventStreamHandler``, replays, goes live.
+    /// Writes the head, swaps the HTTP handlers for the stream's ``EventStreamHandler`` (pushed
+    /// mode), then replays and goes live.
     private func handOver(_ channel: any Channel, head: HTTPResponse, accepted: StreamHandoff.Accepted) async {
-        let subscription = accepted.subscription
-        let bus = self.bus
-        let sink: EventStreamSink
+        let handler: NIOLoopBound<EventStreamHandler>
         do {
-            sink = try await channel.eventLoop.submit {
+            handler = try await channel.eventLoop.submit {
                 // A handler added to a closed channel would never hear that it closed.
                 guard channel.isActive else { throw ChannelError.ioOnClosedChannel }
                 let pipeline = channel.pipeline.syncOperations
@@ -180,32 +174,14 @@ where Router.Context == CloudRequestContext {
                 ] {
                     pipeline.removeHandler(context: context, promise: nil)
                 }
-                let handler = EventStreamHandler(subscription: subscription, bus: bus, logger: accepted.logger)
-                try pipeline.addHandler(handler)
-                handler.start()
-                let sink = EventStreamSink(handler, eventLoop: channel.eventLoop)
-                subscription.attach(sink)
-                if quiesced { subscription.end(.shutdown) }
-                return sink
+                let handler = try accepted.stream.install(on: channel, opener: accepted.opener, mode: .pushed)
+                if quiesced { handler.value.end(.shutdown) }
+                return handler
             }.get()
         } catch {
-            bus.unsubscribe(subscription)
             channel.close(promise: nil)
             return
         }
-        var skipThrough: Int64 = 0
-        if let lastEventID = accepted.stream.lastEventID {
-            var writer = sink
-            do {
-                skipThrough = try await accepted.stream.replay(after: lastEventID, until: subscription, to: &writer)
-            } catch {
-                accepted.logger.debug("event stream replay ended", metadata: ["error": "\(error)"])
-                // An ended subscription (revoked, overflow, shutdown) has the handler write
-                // `:closed …` and close after it; closing here could cut those bytes off.
-                if !subscription.hasEnded { channel.close(promise: nil) }
-                return
-            }
-        }
-        sink.goLive(after: skipThrough)
+        await accepted.stream.run(handler, on: channel, logger: accepted.opener.logger)
     }
 }

@@ -1,21 +1,15 @@
-import AerosolStore
-import Logging
 import Synchronization
 
-/// Lets a stream route give its stream to the connection instead of streaming in the
-/// connection's task.
-///
-/// ``StreamingHTTP1Channel`` runs the first request of a connection with a handoff in its
-/// ``CloudRequestContext``; ``EventStream/response(caller:context:)`` then subscribes, records the
-/// stream here and returns the response head only. The channel writes that head and hands the
-/// connection to an ``EventStreamHandler``. Without a handoff (a later request on a keep-alive
-/// connection), the stream is served in the connection's task as before.
+/// Lets a stream route give its stream to the connection: ``StreamingHTTP1Channel`` runs the
+/// first request of a connection with a handoff in its ``CloudRequestContext``;
+/// ``EventStream/response(caller:context:)`` records the stream here and returns the response
+/// head only. The channel then writes that head, removes the HTTP handlers and leaves the
+/// connection to an ``EventStreamHandler`` (pushed mode): no task stays behind for the stream.
 final class StreamHandoff: Sendable {
-    /// A stream that a route accepted: subscribed, not yet written.
+    /// A stream that a route accepted, not yet attached.
     struct Accepted: Sendable {
         let stream: EventStream
-        let subscription: Subscription
-        let logger: Logger
+        let opener: EventStream.Opener
     }
 
     private let accepted = Mutex<Accepted?>(nil)

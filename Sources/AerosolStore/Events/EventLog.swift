@@ -10,7 +10,9 @@ import Synchronization
 /// Appends are group-committed: every append that arrives while a commit is in flight joins
 /// the next one, so many publishers share one transaction (and one fsync). An append returns
 /// only after its transaction has committed; then the events go to the ``EventBus``. Ids are
-/// assigned by the single writer, so they increase strictly in commit order.
+/// assigned by the single writer, so they increase strictly in commit order. While a consumer
+/// of the bus is behind by more than its limit, the writer waits before the next commit (see
+/// ``EventBus``).
 public final class EventLog: Service, Sendable {
     private struct Pending {
         var drafts: [EventDraft]
@@ -85,6 +87,8 @@ public final class EventLog: Service, Sendable {
         await withGracefulShutdownHandler {
             while let batch = await nextBatch() {
                 await commit(batch)
+                // Streams that cannot keep up slow the log down rather than queue without end.
+                await bus.waitForCapacity()
             }
         } onGracefulShutdown: {
             let writer = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
@@ -163,10 +167,11 @@ public final class EventLog: Service, Sendable {
             }
             return
         }
-        bus.publish(all)
+        // The publishers first: their acknowledgement never waits for delivery.
         for (pending, events) in zip(batch, results) {
             pending.continuation.resume(returning: events)
         }
+        bus.publish(all)
     }
 
     private func write(_ events: [Event]) async throws {
