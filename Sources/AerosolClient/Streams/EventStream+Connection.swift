@@ -48,6 +48,14 @@ extension EventStream {
                         if let id = event.id, !cursor.advance(to: id) { return }
                         continuation.yield(.event(cloudEvent))
                     }
+                    // A line or event over the parser's bound: end this connection rather than
+                    // hold an unbounded amount of memory (the stream reconnects and resumes).
+                    if parser.overflowed {
+                        throw ClientError.unexpected(
+                            "the stream sent a line or event over \(parser.maximumEventSize) bytes",
+                            status: nil
+                        )
+                    }
                 }
             }
             group.addTask {
