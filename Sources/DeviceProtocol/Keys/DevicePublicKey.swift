@@ -59,8 +59,9 @@ public struct DevicePublicKey: Hashable, Sendable {
         return "-----BEGIN PUBLIC KEY-----\n" + lines.joined(separator: "\n") + "\n-----END PUBLIC KEY-----"
     }
 
-    /// RSA PKCS#1 v1.5 (type 2) encryption of `message` under this key.
-    func encrypt(
+    /// RSA PKCS#1 v1.5 (type 2) encryption of `message` under this key (package-wide: the
+    /// fuzz targets encrypt handshake plaintexts with it).
+    package func encrypt(
         _ message: [UInt8],
         using generator: inout some RandomNumberGenerator
     ) throws(DeviceProtocolError) -> [UInt8] {

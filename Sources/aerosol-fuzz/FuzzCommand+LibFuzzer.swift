@@ -1,0 +1,50 @@
+import Foundation
+import Fuzzing
+
+#if FUZZING
+    /// libFuzzer's entry point (in the runtime that `-sanitize=fuzzer` links).
+    @_silgen_name("LLVMFuzzerRunDriver")
+    func runLibFuzzer(
+        _ argc: UnsafeMutablePointer<CInt>,
+        _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+    ) -> CInt
+#endif
+
+/// The target libFuzzer runs. Unsafe is safe here: it is written once, before the driver
+/// starts, and libFuzzer calls back on the thread that wrote it.
+nonisolated(unsafe) private var selectedTarget = FuzzTarget.json
+
+extension FuzzCommand {
+    static func libFuzzer(_ target: FuzzTarget, arguments: [String]) {
+        #if FUZZING
+            selectedTarget = target
+            // libFuzzer parses argv itself: the program name, then its flags and corpus folders.
+            var argv: [UnsafeMutablePointer<CChar>?] =
+                ([CommandLine.arguments[0]] + arguments).map { strdup($0) } + [nil]
+            var argc = CInt(arguments.count + 1)
+            let status = argv.withUnsafeMutableBufferPointer { buffer in
+                var base = buffer.baseAddress
+                return runLibFuzzer(&argc, &base) { data, size in
+                    let input = size == 0 ? [] : [UInt8](UnsafeBufferPointer(start: data, count: size))
+                    do {
+                        _ = try selectedTarget.check(input)
+                    } catch {
+                        // A trap is what libFuzzer records as a crash, with the input.
+                        fatalError("property violated: \(error)")
+                    }
+                    return 0
+                }
+            }
+            exit(status)
+        #else
+            FileHandle.standardError.write(
+                Data(
+                    "this aerosol-fuzz was built without libFuzzer: build it with -sanitize=fuzzer -DFUZZING (README)\n"
+                        .utf8
+                )
+            )
+            exit(2)
+        #endif
+    }
+}
