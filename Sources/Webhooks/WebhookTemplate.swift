@@ -20,11 +20,17 @@ public struct WebhookTemplate: Sendable {
     /// How `{{x}}` escapes.
     public let escaping: Escaping
     private let compiled: MustacheTemplate
+    /// Spaces and tabs that end the text after its last line break (or the whole text): the
+    /// Mustache parser drops such a last line, so ``render(_:)`` puts it back.
+    private let trailingBlanks: String
 
     /// Compiles `source`; throws ``WebhookError/invalid(_:)`` naming `field` on a syntax error.
     public init(_ source: String, escaping: Escaping = .html, field: String) throws {
         self.source = source
         self.escaping = escaping
+        let blanks = source.reversed().prefix { $0 == " " || $0 == "\t" }
+        let before = source.dropLast(blanks.count).last
+        self.trailingBlanks = before == nil || before!.isNewline ? String(blanks.reversed()) : ""
         do {
             switch escaping {
             case .html: compiled = try MustacheTemplate(string: source)
@@ -44,7 +50,9 @@ public struct WebhookTemplate: Sendable {
 
     /// Renders the template against `variables`.
     public func render(_ variables: TemplateVariables) -> String {
-        compiled.render(variables.context)
+        // swift-mustache drops a last line of only spaces and tabs (it reads them as the indent
+        // of a tag that never comes): found by fuzzing, "a\n  " rendered as "a\n".
+        compiled.render(variables.context) + trailingBlanks
     }
 
     private static func explain(_ error: any Error, escaping: Escaping) -> String {

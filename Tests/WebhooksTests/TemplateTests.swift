@@ -14,6 +14,25 @@ struct TemplateTests {
         )
     }
 
+    /// Found by fuzzing: swift-mustache dropped a last line of only spaces and tabs, so a
+    /// body or URL ending that way was sent without it ("a\n  " as "a\n", "  " as "").
+    @Test(arguments: ["a\n  ", "  ", "\t \t", "x\r\n\t", "{{PARTICLE_EVENT_NAME}}\n ", "{{#list}}{{/list}}\n  "])
+    func aLastLineOfBlanksIsKept(_ text: String) throws {
+        let event = Fixtures.event()
+        for escaping in [WebhookTemplate.Escaping.html, .none] {
+            let rendered = try render(text, escaping: escaping, event: event)
+            let expected = text.replacingOccurrences(of: "{{PARTICLE_EVENT_NAME}}", with: "demo")
+                .replacingOccurrences(of: "{{#list}}{{/list}}", with: "")
+            #expect(rendered == expected, "\(escaping)")
+        }
+    }
+
+    @Test func blanksBeforeATagOnTheLastLineAreNotDoubled() throws {
+        let event = Fixtures.event()
+        #expect(try render("a\n  {{PARTICLE_EVENT_NAME}}", event: event) == "a\n  demo")
+        #expect(try render("a {{PARTICLE_EVENT_NAME}}  ", event: event) == "a demo  ")
+    }
+
     @Test func everyPredefinedVariableIsSet() throws {
         let event = Fixtures.event("demo/x", data: "21", id: 99, productID: 42)
         let names = [
