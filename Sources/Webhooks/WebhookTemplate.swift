@@ -28,9 +28,7 @@ public struct WebhookTemplate: Sendable {
     public init(_ source: String, escaping: Escaping = .html, field: String) throws {
         self.source = source
         self.escaping = escaping
-        let blanks = source.reversed().prefix { $0 == " " || $0 == "\t" }
-        let before = source.dropLast(blanks.count).last
-        self.trailingBlanks = before == nil || before!.isNewline ? String(blanks.reversed()) : ""
+        self.trailingBlanks = Self.blanksMustacheDrops(at: source)
         do {
             switch escaping {
             case .html: compiled = try MustacheTemplate(string: source)
@@ -43,6 +41,17 @@ public struct WebhookTemplate: Sendable {
                 "Invalid Mustache template in \(field): \(Self.explain(error, escaping: escaping))"
             )
         }
+    }
+
+    /// The spaces and tabs at the end of `source` that swift-mustache leaves out: those of a
+    /// last line that holds nothing else, after a line break it counts as one (`\n`, `\r\n`,
+    /// not a lone `\r`). Asked of the parser itself, with the line break and the blanks alone.
+    private static func blanksMustacheDrops(at source: String) -> String {
+        let blanks = String(source.reversed().prefix { $0 == " " || $0 == "\t" }.reversed())
+        guard !blanks.isEmpty else { return "" }
+        let probe = source.dropLast(blanks.count).last.map(String.init) ?? ""
+        guard let rendered = try? MustacheTemplate(string: probe + blanks).render(()) else { return "" }
+        return rendered == probe ? blanks : ""
     }
 
     /// Whether the text has no Mustache tag at all.

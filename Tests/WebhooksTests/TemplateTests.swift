@@ -16,7 +16,10 @@ struct TemplateTests {
 
     /// Found by fuzzing: swift-mustache dropped a last line of only spaces and tabs, so a
     /// body or URL ending that way was sent without it ("a\n  " as "a\n", "  " as "").
-    @Test(arguments: ["a\n  ", "  ", "\t \t", "x\r\n\t", "{{PARTICLE_EVENT_NAME}}\n ", "{{#list}}{{/list}}\n  "])
+    @Test(arguments: [
+        "a\n  ", "  ", "\t \t", "x\r\n\t", "x\r ", " \r ", "x\u{2028} ", "{{PARTICLE_EVENT_NAME}}\n ",
+        "{{#list}}{{/list}}\n  ",
+    ])
     func aLastLineOfBlanksIsKept(_ text: String) throws {
         let event = Fixtures.event()
         for escaping in [WebhookTemplate.Escaping.html, .none] {
