@@ -36,6 +36,31 @@ struct TemplateTests {
         #expect(try render("a {{PARTICLE_EVENT_NAME}}  ", event: event) == "a demo  ")
     }
 
+    /// Found by fuzzing: swift-mustache parses (and renders) sections recursively, so a body of
+    /// a few thousand nested sections overflowed the stack and crashed the server when the
+    /// webhook was created. Templates nested deeper than 32 sections are now refused.
+    @Test func deeplyNestedSectionsAreRefusedNotACrash() throws {
+        for open in ["{{#a}}", "{{^a}}", "{{$a}}", "{{ #a }}"] {
+            let deep = String(repeating: open, count: 20_000) + "x"
+            #expect(throws: WebhookError.self) { try WebhookTemplate(deep, field: "body") }
+        }
+        // With other delimiters, and in a definition's body.
+        let custom = "{{=<% %>=}}" + String(repeating: "<%#a%>", count: 5_000)
+        #expect(throws: WebhookError.self) { try WebhookTemplate(custom, field: "body") }
+        let body = String(repeating: "{{#a}}", count: 10_000)
+        #expect {
+            try Fixtures.definition(#"{"event":"e","url":"http://h.com","body":"\#(body)"}"#)
+        } throws: { error in
+            "\(error)".contains("sections nested more than 32 deep")
+        }
+        // 32 levels are fine, and so are any number of sections side by side.
+        let nested = String(repeating: "{{#a}}", count: 32) + "x" + String(repeating: "{{/a}}", count: 32)
+        #expect(try render(nested, event: Fixtures.event()) == "")
+        let flat = String(repeating: "{{#a}}x{{/a}}", count: 1_000)
+        #expect(try render(flat, event: Fixtures.event()) == "")
+        #expect(WebhookTemplate.sectionDepth(of: "{{! {{#a}} }}{{{b}}}{{#c}}{{/c}}") == 1)
+    }
+
     @Test func everyPredefinedVariableIsSet() throws {
         let event = Fixtures.event("demo/x", data: "21", id: 99, productID: 42)
         let names = [
