@@ -61,6 +61,25 @@ struct TemplateTests {
         #expect(WebhookTemplate.sectionDepth(of: "{{! {{#a}} }}{{{b}}}{{#c}}{{/c}}") == 1)
     }
 
+    /// Sections over an array nested in one another iterate `count^depth` times: twenty levels
+    /// over a three-item array never finished (a delivery worker spun for ever, growing the body).
+    /// Each rendering may now iterate over 10,000 array items in all; then arrays are empty.
+    @Test func nestedIterationIsBounded() throws {
+        let event = Fixtures.event(
+            data: #"{"list":[1,2,3],"big":[\#((0..<9_000).map(String.init).joined(separator: ","))]}"#
+        )
+        let nested = String(repeating: "{{#list}}", count: 20) + "x" + String(repeating: "{{/list}}", count: 20)
+        let rendered = try render(nested, event: event)
+        #expect(rendered.count <= TemplateVariables.maximumIterations)
+        #expect(rendered.count > 1_000)
+        // A single loop over 9,000 items is whole, and the budget is per rendering.
+        let loop = try WebhookTemplate("{{#big}}{{.}},{{/big}}", field: "body")
+        for _ in 0..<3 {
+            let text = loop.render(TemplateVariables(event: event, productFields: false))
+            #expect(text.split(separator: ",").count == 9_000)
+        }
+    }
+
     @Test func everyPredefinedVariableIsSet() throws {
         let event = Fixtures.event("demo/x", data: "21", id: 99, productID: 42)
         let names = [
