@@ -59,6 +59,17 @@ def log(message):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
+def die_with_parent():
+    """In a child: SIGKILL when the thread of the soak that started it ends, even if the soak
+    itself is killed with SIGKILL (Linux prctl PR_SET_PDEATHSIG), so no process outlives it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -89,7 +100,9 @@ class Server:
             "--log-level", "warning",
         ]
         started = time.monotonic()
-        self.process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent
+        )
         log_file.close()
         while time.monotonic() - started < ready_within:
             if self.process.poll() is not None:
@@ -338,7 +351,8 @@ class Device(threading.Thread):
                     return
                 self.runs.append(entry)
                 self.process = subprocess.Popen(
-                    args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True
+                    args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True,
+                    preexec_fn=die_with_parent,
                 )
             for line in self.process.stdout:
                 # "published NAME=DATA" alone means the server ACKed it (after it was durable).
@@ -406,7 +420,9 @@ def setup_devices(binary, work, server, api, blob, count):
         "--host", "127.0.0.1", "--port", str(server.device_port), "--api-url", server.url(""),
         "--token", api.token,
     ]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=die_with_parent
+    )
     output = []
     try:
         deadline = time.monotonic() + 180
