@@ -2,13 +2,27 @@ import Foundation
 import Fuzzing
 
 #if FUZZING
-    /// libFuzzer's entry point (in the runtime that `-sanitize=fuzzer` links).
+    /// libFuzzer's driver (in the runtime that `-sanitize=fuzzer` links).
     @_silgen_name("LLVMFuzzerRunDriver")
     func runLibFuzzer(
         _ argc: UnsafeMutablePointer<CInt>,
         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
         _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
     ) -> CInt
+
+    /// The entry point the fuzzer runtime links against (its own `main` gives way to ours, which
+    /// picks the target first): one input through the selected target.
+    @_cdecl("LLVMFuzzerTestOneInput")
+    func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+        let input = size == 0 ? [] : [UInt8](UnsafeBufferPointer(start: data, count: size))
+        do {
+            _ = try selectedTarget.check(input)
+        } catch {
+            // A trap is what libFuzzer records as a crash, with the input.
+            fatalError("property violated: \(error)")
+        }
+        return 0
+    }
 #endif
 
 /// The target libFuzzer runs. Unsafe is safe here: it is written once, before the driver
@@ -25,25 +39,13 @@ extension FuzzCommand {
             var argc = CInt(arguments.count + 1)
             let status = argv.withUnsafeMutableBufferPointer { buffer in
                 var base = buffer.baseAddress
-                return runLibFuzzer(&argc, &base) { data, size in
-                    let input = size == 0 ? [] : [UInt8](UnsafeBufferPointer(start: data, count: size))
-                    do {
-                        _ = try selectedTarget.check(input)
-                    } catch {
-                        // A trap is what libFuzzer records as a crash, with the input.
-                        fatalError("property violated: \(error)")
-                    }
-                    return 0
-                }
+                return runLibFuzzer(&argc, &base, fuzzOneInput)
             }
             exit(status)
         #else
-            FileHandle.standardError.write(
-                Data(
-                    "this aerosol-fuzz was built without libFuzzer: build it with -sanitize=fuzzer -DFUZZING (README)\n"
-                        .utf8
-                )
-            )
+            let message =
+                "this aerosol-fuzz was built without libFuzzer: build it with -sanitize=fuzzer -DFUZZING (README)\n"
+            FileHandle.standardError.write(Data(message.utf8))
             exit(2)
         #endif
     }
