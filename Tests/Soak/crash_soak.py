@@ -10,8 +10,8 @@ Drives the `aerosol` binary as a black box, against one data directory, with:
   Device OS reconnects; every publish the server ACKed is recorded from their output;
 * a webhook on the `soak/hook` prefix to a local receiver that records every delivery;
 
-and kills the server with SIGKILL at random moments, restarting it each time. At the end it
-checks that
+and kills the server with SIGKILL at random moments, restarting it each time (and now and then
+killing the restart too, during start-up and recovery). At the end it checks that
 
 1. the whole log, replayed from Last-Event-ID 0, has strictly increasing ids and holds every
    acknowledged REST event, each publisher's in the order they were acknowledged, and at least as
@@ -88,17 +88,21 @@ class Server:
         self.port, self.device_port = port, device_port
         self.process = None
         self.starts = 0
+        self.early_kills = 0
         self.ready_seconds = []
 
-    def start(self, ready_within=60):
-        self.starts += 1
-        log_file = open(os.path.join(self.work, f"server-{self.starts}.log"), "wb")
-        args = [
+    def arguments(self):
+        return [
             self.binary, "serve", "--host", "127.0.0.1", "--port", str(self.port),
             "--device-port", str(self.device_port), "--data-dir", self.data_dir,
             "--allow-private-webhooks", "--webhook-rate-limit", "0", "--sync", "full",
             "--log-level", "warning",
         ]
+
+    def start(self, ready_within=60):
+        self.starts += 1
+        log_file = open(os.path.join(self.work, f"server-{self.starts}.log"), "wb")
+        args = self.arguments()
         started = time.monotonic()
         self.process = subprocess.Popen(
             args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent
@@ -116,6 +120,19 @@ class Server:
                 pass
             time.sleep(0.05)
         return False
+
+    def start_and_kill_early(self, delay):
+        """Starts the server and kills it `delay` seconds later, ready or not (a crash during
+        start-up and recovery)."""
+        self.starts += 1
+        self.early_kills += 1
+        with open(os.path.join(self.work, f"server-{self.starts}.log"), "wb") as log_file:
+            self.process = subprocess.Popen(
+                self.arguments(), stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                preexec_fn=die_with_parent,
+            )
+        time.sleep(delay)
+        self.kill()
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
@@ -263,8 +280,10 @@ class Subscriber(threading.Thread):
     def __init__(self, server, api, prefix, stop):
         super().__init__(daemon=True)
         self.server, self.api, self.prefix, self.stop = server, api, prefix, stop
-        self.events = []  # (id, name, data)
-        self.last_id = None
+        self.events = []  # (id, name, data, coreid)
+        # From the start of the log, so that events published before the first connection
+        # was up count too; afterwards the last id received.
+        self.last_id = 0
         self.connections = 0
         self.order_violations = []
         self.lock = threading.Lock()
@@ -280,8 +299,7 @@ class Subscriber(threading.Thread):
     def stream(self):
         connection = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=12)
         headers = {"Authorization": f"Bearer {self.api.token}", "Accept": "text/event-stream"}
-        if self.last_id is not None:
-            headers["Last-Event-ID"] = str(self.last_id)
+        headers["Last-Event-ID"] = str(self.last_id)
         try:
             connection.request("GET", f"/v1/devices/events/{self.prefix}", headers=headers)
             response = connection.getresponse()
@@ -314,7 +332,7 @@ class Subscriber(threading.Thread):
 
     def received(self, event_id, name, data):
         with self.lock:
-            if self.last_id is not None and event_id <= self.last_id:
+            if event_id <= self.last_id:
                 self.order_violations.append((self.last_id, event_id))
             self.last_id = event_id
             try:
@@ -473,6 +491,8 @@ def main():
     parser.add_argument("--publishers", type=int, default=2)
     parser.add_argument("--min-gap", type=float, default=4, help="least seconds between a start and its kill")
     parser.add_argument("--max-gap", type=float, default=14, help="most seconds between a start and its kill")
+    parser.add_argument("--early-kills", type=float, default=0.25,
+                        help="share of restarts that are killed again during start-up (default 0.25)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (it is kept on failure)")
     options = parser.parse_args()
 
@@ -546,6 +566,9 @@ def main():
                 break
             server.kill()
             kills += 1
+            if chaos.random() < options.early_kills:
+                # Now and then the restart is killed too, during start-up and recovery.
+                server.start_and_kill_early(chaos.uniform(0.02, 0.5))
             if not server.start():
                 violations.append(f"the server did not come back after kill {kills}:\n{server.log_tail()}")
                 raise SetupError("server down")
@@ -610,7 +633,7 @@ def main():
             for s in subscribers
         }
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and any((s.last_id or 0) < newest[s.prefix] for s in subscribers):
+        while time.monotonic() < deadline and any(s.last_id < newest[s.prefix] for s in subscribers):
             time.sleep(0.5)
         stop_subscribers.set()
         for subscriber in subscribers:
@@ -662,7 +685,8 @@ def main():
             violations.append(f"server memory grew run over run: {memory_verdict}")
 
         log("summary:")
-        log(f"  server: {server.starts} starts, {kills} kills with SIGKILL, ready in "
+        log(f"  server: {server.starts} starts, {kills + server.early_kills} kills with SIGKILL "
+            f"({server.early_kills} during start-up), ready in "
             f"{min(server.ready_seconds):.2f}-{max(server.ready_seconds):.2f} s")
         log(f"  REST: {acked_total} events acknowledged, {sum(p.failed for p in publishers)} publishes "
             f"failed or unanswered (server down)")
