@@ -33,6 +33,7 @@ extension FuzzCommand {
     static func libFuzzer(_ target: FuzzTarget, arguments: [String]) {
         #if FUZZING
             selectedTarget = target
+            setenv(Self.targetVariable, target.rawValue, 1)
             // libFuzzer parses argv itself: the program name, then its flags and corpus folders.
             var argv: [UnsafeMutablePointer<CChar>?] =
                 ([CommandLine.arguments[0]] + arguments).map { strdup($0) } + [nil]

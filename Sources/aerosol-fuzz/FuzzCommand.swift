@@ -15,6 +15,13 @@ import Fuzzing
 struct FuzzCommand {
     static func main() {
         var arguments = Array(CommandLine.arguments.dropFirst())
+        // libFuzzer runs itself again for -merge, -fork and -jobs with only its own arguments:
+        // the target then comes from the environment (set by the first run).
+        if let name = ProcessInfo.processInfo.environment[Self.targetVariable], let target = FuzzTarget(rawValue: name),
+            !["list", "replay", "mutate", "libfuzzer"].contains(arguments.first ?? "")
+        {
+            Self.libFuzzer(target, arguments: arguments)
+        }
         guard let command = arguments.first else { Self.usage() }
         arguments.removeFirst()
         if command == "list" {
@@ -35,6 +42,9 @@ struct FuzzCommand {
         default: Self.usage()
         }
     }
+
+    /// The environment variable that names the target of a libFuzzer run.
+    static let targetVariable = "AEROSOL_FUZZ_TARGET"
 
     static func usage() -> Never {
         let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: "|")
