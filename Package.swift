@@ -189,6 +189,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Fuzzing",
+            dependencies: [
+                "CoAP",
+                "DeviceProtocol",
+                "ServerSentEvents",
+                "AerosolModels",
+                "AerosolServer",
+                "Webhooks",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The fuzzers' driver: replays and mutates the corpus in any build; built with
+        // `-sanitize=fuzzer -DFUZZING` (see README, Development) it runs libFuzzer instead.
+        .executableTarget(name: "aerosol-fuzz", dependencies: ["Fuzzing"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "aerosol",
             dependencies: [
@@ -206,6 +222,7 @@ let package = Package(
         ),
         .testTarget(name: "ServerSentEventsTests", dependencies: ["ServerSentEvents"], swiftSettings: swiftSettings),
         .testTarget(name: "CoAPTests", dependencies: ["CoAP"], swiftSettings: swiftSettings),
+        .testTarget(name: "FuzzingTests", dependencies: ["Fuzzing"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DeviceProtocolTests",
             dependencies: [

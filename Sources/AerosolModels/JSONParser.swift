@@ -220,6 +220,9 @@ struct JSONParser {
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if isInteger, let value = Int64(text) { return .int(value) }
         guard let value = Double(text) else { throw fail("invalid number") }
+        // `1e400` reads as infinity, which JSON cannot carry back out (it would be written as
+        // `null`): a number must fit a Double.
+        guard value.isFinite else { throw fail("number out of range") }
         return .double(value)
     }
 

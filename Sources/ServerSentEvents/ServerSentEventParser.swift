@@ -4,6 +4,10 @@
 /// it returns the events completed by each chunk. Lines may end in CR, LF or CRLF; comment
 /// lines, unknown fields and lines without a value are handled as the HTML standard says.
 /// The parser is a value type with no I/O, so it can be tested byte by byte.
+///
+/// Memory is bounded: a line, or the data one event gathers over several lines, longer than
+/// ``maximumEventSize`` sets ``overflowed`` and the parser ignores the rest of the stream until
+/// ``reset()`` (a reader should then end the connection: no honest server sends such a stream).
 public struct ServerSentEventParser: Sendable {
     /// The last event id seen (`id:` persists until changed); send it as `Last-Event-ID`.
     public private(set) var lastEventID: String?
@@ -11,6 +15,11 @@ public struct ServerSentEventParser: Sendable {
     public private(set) var retry: Int?
     /// How many comment lines (keepalives included) have been read.
     public private(set) var commentCount = 0
+    /// The most bytes one line, or the data of one event, may hold.
+    public let maximumEventSize: Int
+    /// Whether a line or an event's data grew past ``maximumEventSize``; the parser then ignores
+    /// everything until ``reset()``.
+    public private(set) var overflowed = false
 
     private var line: [UInt8] = []
     private var lastByteWasCR = false
@@ -20,8 +29,14 @@ public struct ServerSentEventParser: Sendable {
     private var hasData = false
     private var blockRetry: Int?
 
-    /// A parser at the start of a stream.
-    public init() {
+    /// The default ``maximumEventSize``: 1 MiB, far above any event of Aerosol or Particle
+    /// (16 KiB of data, escaped as JSON).
+    public static let defaultMaximumEventSize = 1 << 20
+
+    /// A parser at the start of a stream, holding at most `maximumEventSize` bytes of one line
+    /// or one event's data.
+    public init(maximumEventSize: Int = Self.defaultMaximumEventSize) {
+        self.maximumEventSize = maximumEventSize
         line.reserveCapacity(256)
         data.reserveCapacity(256)
     }
@@ -45,6 +60,7 @@ public struct ServerSentEventParser: Sendable {
 
     /// Resets the per-connection state for a new connection, keeping `lastEventID`.
     public mutating func reset() {
+        overflowed = false
         line.removeAll(keepingCapacity: true)
         lastByteWasCR = false
         atStreamStart = true
@@ -56,6 +72,7 @@ public struct ServerSentEventParser: Sendable {
 
     @inline(__always)
     private mutating func consume(_ byte: UInt8, _ onEvent: (ServerSentEvent) -> Void) {
+        if overflowed { return }
         switch byte {
         case UInt8(ascii: "\n"):
             if lastByteWasCR {
@@ -69,8 +86,21 @@ public struct ServerSentEventParser: Sendable {
             endLine(onEvent)
         default:
             lastByteWasCR = false
+            guard line.count < maximumEventSize else {
+                overflow()
+                return
+            }
             line.append(byte)
         }
+    }
+
+    private mutating func overflow() {
+        overflowed = true
+        line = []
+        data = []
+        hasData = false
+        eventType = nil
+        blockRetry = nil
     }
 
     private mutating func endLine(_ onEvent: (ServerSentEvent) -> Void) {
@@ -95,6 +125,10 @@ public struct ServerSentEventParser: Sendable {
         let name = line[0..<nameEnd]
         let value = line[valueStart..<line.endIndex]
         if name.elementsEqual("data".utf8) {
+            guard data.count + value.count < maximumEventSize else {
+                overflow()
+                return
+            }
             if hasData { data.append(UInt8(ascii: "\n")) }
             data.append(contentsOf: value)
             hasData = true

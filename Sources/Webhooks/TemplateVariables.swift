@@ -10,27 +10,36 @@ import Mustache
 /// device or event a template reports.
 public struct TemplateVariables {
     let context: [String: Any]
+    /// What the sections of this rendering may still iterate over arrays, in all.
+    let budget: IterationBudget
+
+    /// The most array items the templates of one request (or one response event) may iterate
+    /// over, all sections together.
+    public static let maximumIterations = 10_000
 
     /// The variables of `event`; `productFields` adds `PRODUCT_USER_ID` and `PRODUCT_VERSION`
     /// (product webhooks).
     public init(event: Event, productFields: Bool) {
+        let budget = IterationBudget(Self.maximumIterations)
         var values: [String: Any] = [:]
         if let data = event.data, data.utf8.first == UInt8(ascii: "{"),
             case .object(let members)? = try? JSONValue.parse(Array(data.utf8))
         {
-            for (key, value) in members where values[key] == nil { values[key] = Self.mustacheValue(value) }
+            for (key, value) in members where values[key] == nil { values[key] = Self.mustacheValue(value, budget) }
         }
         for (key, value) in Self.predefined(event, productFields: productFields) { values[key] = value }
         self.context = values
+        self.budget = budget
     }
 
     /// Variables from a JSON value (a webhook response for `responseTemplate`), over `base`.
     init(json: JSONValue?, over base: TemplateVariables) {
         var values = base.context
         if case .object(let members)? = json {
-            for (key, value) in members { values[key] = Self.mustacheValue(value) }
+            for (key, value) in members { values[key] = Self.mustacheValue(value, base.budget) }
         }
         self.context = values
+        self.budget = base.budget
     }
 
     /// The predefined names and their values, as strings.
@@ -75,14 +84,14 @@ public struct TemplateVariables {
         return JSONValue.object(members).serialized
     }
 
-    static func mustacheValue(_ value: JSONValue) -> Any {
+    static func mustacheValue(_ value: JSONValue, _ budget: IterationBudget) -> Any {
         switch value {
         case .null: NSNull()
         case .bool(let flag): flag
         case .string(let text): text
         case .int, .double: JSONText(text: value.serialized)
-        case .array(let items): JSONList(items: items)
-        case .object(let members): JSONObject(members: members)
+        case .array(let items): JSONList(items: items, budget: budget)
+        case .object(let members): JSONObject(members: members, budget: budget)
         }
     }
 }
@@ -97,14 +106,16 @@ struct JSONText: MustacheCustomRenderable {
 /// A JSON array: iterated by sections, indexed by `{{list.0}}`, rendered as its JSON text.
 struct JSONList: MustacheSequence, MustacheParent, MustacheCustomRenderable {
     let items: [JSONValue]
+    let budget: IterationBudget
 
+    /// The items, as many as the rendering's budget still allows.
     func makeIterator() -> IndexingIterator<[Any]> {
-        items.map(TemplateVariables.mustacheValue).makeIterator()
+        items.prefix(budget.take(items.count)).map { TemplateVariables.mustacheValue($0, budget) }.makeIterator()
     }
 
     func child(named name: String) -> Any? {
         guard let index = Int(name), items.indices.contains(index) else { return nil }
-        return TemplateVariables.mustacheValue(items[index])
+        return TemplateVariables.mustacheValue(items[index], budget)
     }
 
     var renderText: String { JSONValue.array(items).serialized }
@@ -115,9 +126,10 @@ struct JSONList: MustacheSequence, MustacheParent, MustacheCustomRenderable {
 /// JSON text.
 struct JSONObject: MustacheParent, MustacheCustomRenderable {
     let members: [(String, JSONValue)]
+    let budget: IterationBudget
 
     func child(named name: String) -> Any? {
-        members.first { $0.0 == name }.map { TemplateVariables.mustacheValue($0.1) }
+        members.first { $0.0 == name }.map { TemplateVariables.mustacheValue($0.1, budget) }
     }
 
     var renderText: String { JSONValue.object(members).serialized }

@@ -38,6 +38,43 @@ import Testing
         #expect(throws: DeviceProtocolError.invalidDeviceKey) { try DevicePublicKey(pemRepresentation: "nope") }
     }
 
+    /// Found by fuzzing the handshake under AddressSanitizer: swift-crypto 3.12 freed its key
+    /// twice when bytes were neither SPKI nor PKCS#1 (here a device's handshake presenting 162
+    /// bytes of 0x30), a use-after-free any device could cause. Keys are now read by
+    /// RSAPublicKeyDER and built from their numbers; whatever is not a key is refused first.
+    @Test func keysThatAreNotKeysAreRefusedBeforeSwiftCryptoSeesThem() throws {
+        let spki = hex(Fixtures.deviceSPKIHex)
+        let key = try DevicePublicKey(derRepresentation: spki)
+        #expect(key.derRepresentation == spki)
+        #expect(key.modulusByteCount == 128)
+        // The PKCS#1 form inside the SPKI (after its 22-byte header) is the same key.
+        #expect(try DevicePublicKey(derRepresentation: spki[22...]) == key)
+        var generator = SplitMix64(seed: 0xDE12)
+        var notKeys: [[UInt8]] = [
+            [UInt8](repeating: 0x30, count: 162), [], [0x30], [0x30, 0x00], [0x30, 0x80],
+            spki.dropLast(), spki + [0x00],
+            Array(spki[..<4]) + [0x05] + Array(spki[5...]),  // not the rsaEncryption OID
+            [0x30, 0x06, 0x02, 0x01, 0x80, 0x02, 0x01, 0x03],  // a negative modulus
+            [0x30, 0x81, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x03],  // a long length that fits short
+            [0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x03],  // a 3-bit modulus
+        ]
+        for _ in 0..<300 {
+            var bytes = spki
+            bytes[Int(generator.next() % UInt64(bytes.count))] ^= 1 << UInt8(generator.next() % 8)
+            notKeys.append(bytes)
+            notKeys.append((0..<Int(generator.next() % 200)).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
+        }
+        for bytes in notKeys {
+            // A flipped bit inside the modulus or exponent still makes a key (another one).
+            if let other = try? DevicePublicKey(derRepresentation: bytes) {
+                #expect(other != key && other.modulusByteCount >= 128)
+            }
+        }
+        for bytes in notKeys.prefix(11) {
+            #expect(throws: DeviceProtocolError.invalidDeviceKey) { try DevicePublicKey(derRepresentation: bytes) }
+        }
+    }
+
     @Test func blobWithIPv4Address() throws {
         let key = try ServerKey(pemRepresentation: Fixtures.serverPKCS1PEM)
         let blob = try key.deviceBlob(address: ServerAddress("192.168.1.20"), port: 5683)

@@ -100,6 +100,23 @@ import Testing
         #expect(throws: DeviceProtocolError.invalidDescribe) { try Describe(json: Array("{\"f\":3}".utf8)) }
     }
 
+    /// Found by fuzzing: Foundation's decoder took raw control characters inside strings, so a
+    /// device could put a line break or an escape sequence into its function and variable
+    /// names (and so into logs). JSON forbids them; whitespace between tokens stays allowed.
+    @Test func describeRefusesRawControlCharacters() throws {
+        for text in [
+            "{\"f\":[\"le\nd\"]}", "{\"v\":{\"\u{15}temp\":9}}", "{\"f\":[\"a\u{1B}[2J\"]}", "{\"f\":[\"\u{0}\"]}",
+        ] {
+            #expect(throws: DeviceProtocolError.invalidDescribe, "\(text.debugDescription)") {
+                try Describe(json: Array(text.utf8))
+            }
+        }
+        let spaced = try Describe(json: Array("{\r\n\t\"f\": [\"led\"],\n \"v\": {}}\n".utf8))
+        #expect(spaced.functions == ["led"])
+        // Escaped, the same characters are data like any other.
+        #expect(try Describe(json: Array(#"{"f":["le\nd"]}"#.utf8)).functions == ["le\nd"])
+    }
+
     @Test func variableValueVectors() throws {
         #expect(VariableValue.int32(42).payload == hex("00 00 00 2a"))
         #expect(VariableValue.double(21.5).payload == hex("00 00 00 00 00 80 35 40"))

@@ -14,6 +14,72 @@ struct TemplateTests {
         )
     }
 
+    /// Found by fuzzing: swift-mustache dropped a last line of only spaces and tabs, so a
+    /// body or URL ending that way was sent without it ("a\n  " as "a\n", "  " as "").
+    @Test(arguments: [
+        "a\n  ", "  ", "\t \t", "x\r\n\t", "x\r ", " \r ", "x\u{2028} ", "{{PARTICLE_EVENT_NAME}}\n ",
+        "{{#list}}{{/list}}\n  ",
+    ])
+    func aLastLineOfBlanksIsKept(_ text: String) throws {
+        let event = Fixtures.event()
+        for escaping in [WebhookTemplate.Escaping.html, .none] {
+            let rendered = try render(text, escaping: escaping, event: event)
+            let expected = text.replacingOccurrences(of: "{{PARTICLE_EVENT_NAME}}", with: "demo")
+                .replacingOccurrences(of: "{{#list}}{{/list}}", with: "")
+            #expect(rendered == expected, "\(escaping)")
+        }
+    }
+
+    @Test func blanksBeforeATagOnTheLastLineAreNotDoubled() throws {
+        let event = Fixtures.event()
+        #expect(try render("a\n  {{PARTICLE_EVENT_NAME}}", event: event) == "a\n  demo")
+        #expect(try render("a {{PARTICLE_EVENT_NAME}}  ", event: event) == "a demo  ")
+    }
+
+    /// Found by fuzzing: swift-mustache parses (and renders) sections recursively, so a body of
+    /// a few thousand nested sections overflowed the stack and crashed the server when the
+    /// webhook was created. Templates nested deeper than 32 sections are now refused.
+    @Test func deeplyNestedSectionsAreRefusedNotACrash() throws {
+        for open in ["{{#a}}", "{{^a}}", "{{$a}}", "{{ #a }}"] {
+            let deep = String(repeating: open, count: 20_000) + "x"
+            #expect(throws: WebhookError.self) { try WebhookTemplate(deep, field: "body") }
+        }
+        // With other delimiters, and in a definition's body.
+        let custom = "{{=<% %>=}}" + String(repeating: "<%#a%>", count: 5_000)
+        #expect(throws: WebhookError.self) { try WebhookTemplate(custom, field: "body") }
+        let body = String(repeating: "{{#a}}", count: 10_000)
+        #expect {
+            try Fixtures.definition(#"{"event":"e","url":"http://h.com","body":"\#(body)"}"#)
+        } throws: { error in
+            "\(error)".contains("sections nested more than 32 deep")
+        }
+        // 32 levels are fine, and so are any number of sections side by side.
+        let nested = String(repeating: "{{#a}}", count: 32) + "x" + String(repeating: "{{/a}}", count: 32)
+        #expect(try render(nested, event: Fixtures.event()) == "")
+        let flat = String(repeating: "{{#a}}x{{/a}}", count: 1_000)
+        #expect(try render(flat, event: Fixtures.event()) == "")
+        #expect(WebhookTemplate.sectionDepth(of: "{{! {{#a}} }}{{{b}}}{{#c}}{{/c}}") == 1)
+    }
+
+    /// Sections over an array nested in one another iterate `count^depth` times: twenty levels
+    /// over a three-item array never finished (a delivery worker spun for ever, growing the body).
+    /// Each rendering may now iterate over 10,000 array items in all; then arrays are empty.
+    @Test func nestedIterationIsBounded() throws {
+        let event = Fixtures.event(
+            data: #"{"list":[1,2,3],"big":[\#((0..<9_000).map(String.init).joined(separator: ","))]}"#
+        )
+        let nested = String(repeating: "{{#list}}", count: 20) + "x" + String(repeating: "{{/list}}", count: 20)
+        let rendered = try render(nested, event: event)
+        #expect(rendered.count <= TemplateVariables.maximumIterations)
+        #expect(rendered.count > 1_000)
+        // A single loop over 9,000 items is whole, and the budget is per rendering.
+        let loop = try WebhookTemplate("{{#big}}{{.}},{{/big}}", field: "body")
+        for _ in 0..<3 {
+            let text = loop.render(TemplateVariables(event: event, productFields: false))
+            #expect(text.split(separator: ",").count == 9_000)
+        }
+    }
+
     @Test func everyPredefinedVariableIsSet() throws {
         let event = Fixtures.event("demo/x", data: "21", id: 99, productID: 42)
         let names = [

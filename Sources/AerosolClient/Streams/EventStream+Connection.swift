@@ -62,6 +62,14 @@ extension EventStream {
                         // Only now is the event the consumer's: a reconnect resumes after it.
                         if let id { cursor.delivered(id) }
                     }
+                    // A line or event over the parser's bound: end this connection rather than
+                    // hold an unbounded amount of memory (the stream reconnects and resumes).
+                    if parser.overflowed {
+                        throw ClientError.unexpected(
+                            "the stream sent a line or event over \(parser.maximumEventSize) bytes",
+                            status: nil
+                        )
+                    }
                 }
             }
             group.addTask {

@@ -7,19 +7,20 @@ import NIOCore
 ///
 /// The Cloud API accepts both encodings on every endpoint (spec §1); form values are strings,
 /// JSON values keep their type, and the accessors accept either where the original does
-/// (`"true"` or `true`, `"60"` or `60`).
-struct RequestFields: Sendable {
+/// (`"true"` or `true`, `"60"` or `60`). Package-wide so that the fuzz targets reach the parsers.
+package struct RequestFields: Sendable {
     /// How the body was encoded.
-    enum Encoding: Sendable, Equatable {
+    package enum Encoding: Sendable, Equatable {
         case none
         case form
         case json
     }
 
-    private(set) var values: [String: JSONValue] = [:]
+    package private(set) var values: [String: JSONValue] = [:]
     /// Repeated form keys (`ids[]=a&ids[]=b`) in order.
-    private(set) var lists: [String: [String]] = [:]
-    let encoding: Encoding
+    package private(set) var lists: [String: [String]] = [:]
+    /// How the body was encoded.
+    package let encoding: Encoding
 
     static let empty = RequestFields(encoding: .none)
 
@@ -55,7 +56,8 @@ struct RequestFields: Sendable {
         )
     }
 
-    static func parseJSON(_ bytes: some Collection<UInt8>) throws -> RequestFields {
+    /// The fields of a JSON body, which must be an object; throws a 400 ``APIError`` otherwise.
+    package static func parseJSON(_ bytes: some Collection<UInt8>) throws -> RequestFields {
         let value: JSONValue
         do {
             value = try JSONValue.parse(bytes)
@@ -70,7 +72,8 @@ struct RequestFields: Sendable {
         return fields
     }
 
-    static func parseForm(_ text: String) throws -> RequestFields {
+    /// The fields of a form body; throws a 400 ``APIError`` for bad percent-encoding.
+    package static func parseForm(_ text: String) throws -> RequestFields {
         var fields = RequestFields(encoding: .form)
         for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -92,11 +95,11 @@ struct RequestFields: Sendable {
     }
 
     /// Whether the body had this field.
-    func has(_ key: String) -> Bool { values[key] != nil }
+    package func has(_ key: String) -> Bool { values[key] != nil }
 
     /// A field as text: strings as they are, numbers and booleans as JSON text; `nil` if absent
     /// or `null`.
-    func string(_ key: String) -> String? {
+    package func string(_ key: String) -> String? {
         switch values[key] {
         case nil, .null?: nil
         case .string(let value)?: value
@@ -107,13 +110,13 @@ struct RequestFields: Sendable {
     }
 
     /// A field that must be text: a JSON string or a form value; `nil` for any other JSON type.
-    func text(_ key: String) -> String? {
+    package func text(_ key: String) -> String? {
         if case .string(let value)? = values[key] { return value }
         return nil
     }
 
     /// A boolean field: `true`/`false` or the strings `"true"`/`"false"`/`"1"`/`"0"`.
-    func bool(_ key: String) throws -> Bool? {
+    package func bool(_ key: String) throws -> Bool? {
         switch values[key] {
         case nil, .null?: return nil
         case .bool(let value)?: return value
@@ -130,7 +133,7 @@ struct RequestFields: Sendable {
     }
 
     /// An integer field given as a number or a string of digits.
-    func int(_ key: String) throws -> Int? {
+    package func int(_ key: String) throws -> Int? {
         switch values[key] {
         case nil, .null?: return nil
         case .int(let value)?: if let int = Int(exactly: value) { return int }
@@ -142,7 +145,7 @@ struct RequestFields: Sendable {
     }
 
     /// A list field: a JSON array of strings, repeated form keys (`key[]` or `key`), or one string.
-    func list(_ key: String) -> [String] {
+    package func list(_ key: String) -> [String] {
         if encoding == .form {
             return (lists[key + "[]"] ?? []) + (lists[key] ?? [])
         }

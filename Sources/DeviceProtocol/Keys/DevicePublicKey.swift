@@ -14,15 +14,19 @@ public struct DevicePublicKey: Hashable, Sendable {
 
     /// Parses a SubjectPublicKeyInfo (or PKCS#1 `RSAPublicKey`) DER key of 1024 bits or more.
     ///
-    /// Uses `_RSA.Encryption.PublicKey(unsafeDERRepresentation:)`, since the plain initialisers
-    /// refuse keys under 2048 bits.
+    /// The DER is read by ``RSAPublicKeyDER`` and the key built from its modulus and exponent:
+    /// swift-crypto 3.12's own DER parsing frees its key twice when the bytes are not a key.
     public init(derRepresentation: some DataProtocol) throws(DeviceProtocolError) {
+        guard let (modulus, exponent) = RSAPublicKeyDER.components(of: Array(derRepresentation)) else {
+            throw .invalidDeviceKey
+        }
         let key: _RSA.Encryption.PublicKey
         do {
-            key = try _RSA.Encryption.PublicKey(unsafeDERRepresentation: derRepresentation)
+            key = try _RSA.Encryption.PublicKey(n: modulus, e: exponent)
         } catch {
             throw .invalidDeviceKey
         }
+        guard key.keySizeInBits >= 1024, key.keySizeInBits % 8 == 0 else { throw .invalidDeviceKey }
         try self.init(key)
     }
 
@@ -59,8 +63,9 @@ public struct DevicePublicKey: Hashable, Sendable {
         return "-----BEGIN PUBLIC KEY-----\n" + lines.joined(separator: "\n") + "\n-----END PUBLIC KEY-----"
     }
 
-    /// RSA PKCS#1 v1.5 (type 2) encryption of `message` under this key.
-    func encrypt(
+    /// RSA PKCS#1 v1.5 (type 2) encryption of `message` under this key (package-wide: the
+    /// fuzz targets encrypt handshake plaintexts with it).
+    package func encrypt(
         _ message: [UInt8],
         using generator: inout some RandomNumberGenerator
     ) throws(DeviceProtocolError) -> [UInt8] {

@@ -21,8 +21,15 @@ public struct Describe: Hashable, Sendable, Decodable {
 
     /// Parses a Describe JSON payload.
     ///
-    /// - Throws: ``DeviceProtocolError/invalidDescribe`` if it is not a JSON object of this shape.
+    /// - Throws: ``DeviceProtocolError/invalidDescribe`` if it is not a JSON object of this shape
+    ///   (raw control characters in strings included, which JSON forbids).
     public init(json: some DataProtocol) throws(DeviceProtocolError) {
+        // JSON allows no raw control character (only as whitespace between tokens), but
+        // Foundation's decoder lets them through inside strings, and so into function and
+        // variable names, logs and the device JSON.
+        guard !json.contains(where: { $0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) else {
+            throw .invalidDescribe
+        }
         do {
             self = try JSONDecoder().decode(Describe.self, from: Data(json))
         } catch {
