@@ -79,15 +79,7 @@ public final class BenchServer {
 
     /// The server's resident memory (`VmRSS` in `/proc/<pid>/status`), in KiB.
     public func residentKiB() throws -> Int {
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            if let kib = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({
-                Int($0)
-            }) {
-                return kib
-            }
-        }
-        throw BenchError("no VmRSS line in /proc/\(pid)/status")
+        try ProcessMemory.residentKiB(pid: pid)
     }
 
     /// Sends SIGTERM and waits up to 10 s for the server to exit, then kills it.
@@ -135,7 +127,7 @@ public final class BenchServer {
         throw BenchError("cannot find the path of this executable (\(argument))")
     }
 
-    private static func makeProcess(_ executable: String, _ arguments: [String]) -> Process {
+    static func makeProcess(_ executable: String, _ arguments: [String]) -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -160,7 +152,7 @@ public final class BenchServer {
         }
     }
 
-    private static func waitForExit(_ process: Process, seconds: Double) async -> Bool {
+    static func waitForExit(_ process: Process, seconds: Double) async -> Bool {
         let start = MonotonicClock.nanoseconds()
         while process.isRunning {
             if MonotonicClock.seconds(since: start) >= seconds { return false }
@@ -170,7 +162,7 @@ public final class BenchServer {
     }
 
     /// A port nobody listens on now: bind port 0 on 127.0.0.1, read it, release it.
-    private static func freePort() async throws -> Int {
+    static func freePort() async throws -> Int {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .bind(host: "127.0.0.1", port: 0).get()
         let port = channel.localAddress?.port

@@ -30,7 +30,18 @@ struct Clients: Sendable {
     func openStreams(path: String, count: Int, recordsLatency: Bool, concurrency: Int = 128) async throws
         -> [any Channel]
     {
-        let request = RequestBytes.stream(path: path, token: token, port: port)
+        try await openStreams(
+            request: RequestBytes.stream(path: path, token: token, port: port),
+            count: count,
+            recordsLatency: recordsLatency,
+            concurrency: concurrency
+        )
+    }
+
+    /// Opens `count` event streams with the raw `request` (any SSE server), as above.
+    func openStreams(request: ByteBuffer, count: Int, recordsLatency: Bool, concurrency: Int = 128) async throws
+        -> [any Channel]
+    {
         var channels: [any Channel] = []
         channels.reserveCapacity(count)
         var failure: (any Error)?

@@ -86,10 +86,7 @@ public struct LatencyBenchmark: Sendable {
         let measuredEvents = max(1, Int((Double(rate) * duration).rounded()))
         let publisher = try await clients.openPacedPublisher(
             PacedPublishHandler.Plan(
-                path: path,
-                name: "latency",
-                token: server.token,
-                port: server.port,
+                request: .aerosol(path: path, name: "latency", token: server.token, port: server.port),
                 rate: rate,
                 warmupCount: warmupEvents,
                 count: measuredEvents

@@ -12,10 +12,7 @@ final class PacedPublishHandler: ChannelInboundHandler {
 
     /// What to publish, where, and how fast.
     struct Plan {
-        var path: String
-        var name: String
-        var token: String
-        var port: Int
+        var request: PublishRequest
         var rate: Int
         var warmupCount: Int
         var count: Int
@@ -60,7 +57,8 @@ final class PacedPublishHandler: ChannelInboundHandler {
         }
         for status in statuses {
             let sentAt = inFlight.popFirst() ?? now
-            if status == 200 { counters.tally.acks += 1 } else { counters.tally.rejects += 1 }
+            // Any 2xx: Aerosol answers 200, nchan 201 or 202.
+            if (200..<300).contains(status) { counters.tally.acks += 1 } else { counters.tally.rejects += 1 }
             if answered >= plan.warmupCount { counters.tally.ackLatency.record(now &- sentAt) }
             answered += 1
         }
@@ -80,13 +78,7 @@ final class PacedPublishHandler: ChannelInboundHandler {
     private func sendNext(context: ChannelHandlerContext) {
         guard !isDone, sent < total else { return }
         let now = MonotonicClock.nanoseconds()
-        let request = RequestBytes.publish(
-            path: plan.path,
-            name: plan.name,
-            data: sent < plan.warmupCount ? "warmup" : String(now),
-            token: plan.token,
-            port: plan.port
-        )
+        let request = plan.request.bytes(sent < plan.warmupCount ? "warmup" : String(now))
         sent += 1
         inFlight.append(now)
         context.writeAndFlush(wrapOutboundOut(request), promise: nil)

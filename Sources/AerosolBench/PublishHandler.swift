@@ -33,7 +33,7 @@ final class PublishHandler: ChannelInboundHandler {
         let sentAt = sentAt
         do {
             try scanner.scan(unwrapInboundIn(data)) { status in
-                if status == 200 {
+                if (200..<300).contains(status) {
                     counters.tally.acks += 1
                     counters.tally.ackLatency.record(MonotonicClock.nanoseconds() &- sentAt)
                 } else {

@@ -20,7 +20,7 @@ struct Bench: AsyncParsableCommand {
             """,
         subcommands: [
             Ingest.self, Fanout.self, Latency.self, Idle.self, All.self, BenchParse.self, BenchWebhooks.self,
-            BenchDevices.self, BenchDeviceLatency.self, BenchVariables.self,
+            BenchDevices.self, BenchDeviceLatency.self, BenchVariables.self, BenchCompare.self,
         ]
     )
 
