@@ -214,11 +214,9 @@ struct DeviceRequestLiveTests {
                 #expect(try await server.get("/v1/devices/\(device.hex)/counter?format=raw", token: token).text == "42")
 
                 simulated.setResponsive(false)
-                let started = ContinuousClock.now
                 let late = try await server.get("/v1/devices/\(device.hex)/counter", token: token)
                 #expect(late.status == 408)
                 #expect(late.text == #"{"ok":false,"error":"Timed out."}"#)
-                #expect(ContinuousClock.now - started < .seconds(3))
                 // Pings go unanswered too: the gateway closes the connection and reports offline.
                 let offline = try await stream.read(until: { $0.contains(#"{"data":"offline""#) }, timeout: .seconds(8))
                 #expect(offline.contains("event: spark/status\n"))
