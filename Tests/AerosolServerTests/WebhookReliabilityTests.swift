@@ -122,8 +122,10 @@ struct WebhookReliabilityTests {
 
     @Test func deliveriesWaitingAtShutdownAreMadeAfterTheRestart() async throws {
         let directory = TestServer.makeDataDirectory()
-        // A port with nobody listening: the receiver is "down".
-        let port = try await WebhookReceiver.with { $0.port }
+        // A port with nobody listening: the receiver is "down". Reserved, so that no other
+        // test's listener takes it meanwhile and receives these deliveries.
+        let reserved = try ReservedPort()
+        let port = reserved.port
         let token = try await TestServer.with(dataDirectory: directory, configure: Self.restartConfiguration) {
             server in
             let token = try await server.user("ada@example.com")
@@ -142,6 +144,7 @@ struct WebhookReliabilityTests {
             await stream.close()
             return token
         }
+        reserved.release()
         try await WebhookReceiver.with(port: port) { receiver in
             try await TestServer.with(dataDirectory: directory, configure: Self.restartConfiguration) { server in
                 let requests = try await receiver.waitFor(5, timeout: .seconds(20))
