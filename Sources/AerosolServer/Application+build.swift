@@ -97,6 +97,7 @@ public func buildApplication(
     let router = Router(context: CloudRequestContext.self)
     let table = SharedRouteTable()
     router.add(middleware: ErrorMiddleware(routes: table, bodyLimit: configuration.maxRequestBodyBytes))
+    router.add(middleware: ClientAddressMiddleware(trustedProxies: Set(configuration.trustedProxies)))
     let routes = RouteRegistrar(router: router, table: table, cloud: cloud)
     routes.on(.get, "/healthz", .anyone) { _, _ in
         .json(

@@ -58,6 +58,9 @@ public struct Configuration: Sendable {
     /// Whether the console's cookies are marked `Secure` (default `false`; they are also marked
     /// when a proxy says the request came over HTTPS with `X-Forwarded-Proto: https`).
     public var secureCookies = false
+    /// Addresses of reverse proxies whose `X-Forwarded-For` names the client (for the
+    /// per-address sign-in lockout and log lines); empty: the connection's peer is the client.
+    public var trustedProxies: [String] = []
 
     /// The clock the server runs on (token and session expiry, sign-in lockouts, keepalives);
     /// tests set a ``ManualClock``.

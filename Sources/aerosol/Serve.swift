@@ -102,6 +102,9 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup(title: "Web console")
     var console: ConsoleOptions
 
+    @OptionGroup(title: "Reverse proxy")
+    var proxy: ProxyOptions
+
     func run() async throws {
         let configuration = try makeConfiguration()
         LoggingSystem.bootstrap { label in
@@ -201,6 +204,7 @@ struct Serve: AsyncParsableCommand {
         if configuration.publicURL?.isEmpty == true { configuration.publicURL = nil }
         try resolveWebhookOptions(&configuration)
         try console.apply(to: &configuration)
+        try proxy.apply(to: &configuration)
         return configuration
     }
 

@@ -7,11 +7,17 @@ import Testing
 /// address out of the account for 30 minutes (as Particle does), on every way of signing in.
 @Suite("Sign-in lockout", .timeLimit(.minutes(1)))
 struct SignInLockoutTests {
-    static func passwordGrant(_ server: TestServer, password: String) async throws -> WireResponseSummary {
+    static func passwordGrant(
+        _ server: TestServer,
+        password: String,
+        forwardedFor: String? = nil
+    ) async throws -> WireResponseSummary {
+        var headers = [("Content-Type", "application/x-www-form-urlencoded")]
+        if let forwardedFor { headers.append(("X-Forwarded-For", forwardedFor)) }
         let response = try await server.request(
             .POST,
             "/oauth/token",
-            headers: [("Content-Type", "application/x-www-form-urlencoded")],
+            headers: headers,
             body: TestServer.formBody([
                 ("grant_type", "password"), ("client_id", "particle"), ("client_secret", "particle"),
                 ("username", "ada@example.com"), ("password", password),
@@ -60,6 +66,47 @@ struct SignInLockoutTests {
             #expect(try await Self.passwordGrant(server, password: "correct-horse").status == 429)
             clock.advance(by: .seconds(60))
             #expect(try await Self.passwordGrant(server, password: "correct-horse").status == 200)
+        }
+    }
+
+    @Test func behindATrustedProxyEachClientIsCountedOnItsOwn() async throws {
+        try await TestServer.with(configure: { $0.trustedProxies = ["127.0.0.1"] }) { server in
+            try await server.createUser("ada@example.com")
+            // The proxy appends the address it saw; what the client wrote before it is not trusted.
+            for attempt in 1...10 {
+                let forwarded = "198.51.100.\(attempt), 203.0.113.5"
+                #expect(
+                    try await Self.passwordGrant(server, password: "guess-\(attempt)", forwardedFor: forwarded).status
+                        == 400
+                )
+            }
+            #expect(
+                try await Self.passwordGrant(server, password: "correct-horse", forwardedFor: "203.0.113.5").status
+                    == 429
+            )
+            // Another client behind the same proxy is not locked out.
+            #expect(
+                try await Self.passwordGrant(server, password: "correct-horse", forwardedFor: "203.0.113.6").status
+                    == 200
+            )
+        }
+    }
+
+    @Test func anUntrustedPeersForwardedForIsIgnored() async throws {
+        try await TestServer.with { server in
+            try await server.createUser("ada@example.com")
+            // A client cannot escape the lockout by naming a new address in each request.
+            for attempt in 1...10 {
+                let forwarded = "203.0.113.\(attempt)"
+                #expect(
+                    try await Self.passwordGrant(server, password: "guess-\(attempt)", forwardedFor: forwarded).status
+                        == 400
+                )
+            }
+            #expect(
+                try await Self.passwordGrant(server, password: "correct-horse", forwardedFor: "203.0.113.99").status
+                    == 429
+            )
         }
     }
 

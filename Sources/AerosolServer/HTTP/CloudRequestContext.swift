@@ -22,6 +22,7 @@ struct CloudRequestContext: RequestContext {
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.clientAddress = source.channel.remoteAddress?.ipAddress
         self.channel = source.channel
     }
 
@@ -35,6 +36,7 @@ struct CloudRequestContext: RequestContext {
         }
     }
 
-    /// The client's IP address as text (`nil` for a Unix socket or when unknown).
-    var clientAddress: String? { remoteAddress?.ipAddress }
+    /// The client's IP address as text (`nil` for a Unix socket or when unknown): the peer's,
+    /// or the one a trusted proxy forwarded (``ClientAddressMiddleware``).
+    var clientAddress: String?
 }

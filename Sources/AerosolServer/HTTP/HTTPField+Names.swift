@@ -11,4 +11,5 @@ extension HTTPField.Name {
     static let csrfToken = HTTPField.Name("X-CSRF-Token")!
     /// `X-Forwarded-Proto`: how the client reached a reverse proxy in front of the server.
     static let xForwardedProto = HTTPField.Name("X-Forwarded-Proto")!
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
 }
