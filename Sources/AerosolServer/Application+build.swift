@@ -99,15 +99,7 @@ public func buildApplication(
     router.add(middleware: ErrorMiddleware(routes: table, bodyLimit: configuration.maxRequestBodyBytes))
     router.add(middleware: ClientAddressMiddleware(trustedProxies: Set(configuration.trustedProxies)))
     let routes = RouteRegistrar(router: router, table: table, cloud: cloud)
-    routes.on(.get, "/healthz", .anyone) { _, _ in
-        .json(
-            .object([
-                ("ok", .bool(true)),
-                ("last_event_id", .int(Int64(cloud.log.latestID))),
-                ("streams", .int(Int64(cloud.streams.count))),
-            ])
-        )
-    }
+    HealthRoutes(cloud: cloud).register(routes)
     OpenAPIRoutes(document: openAPI).register(routes)
     TokenRoutes(cloud: cloud).register(routes)
     ProductRoutes(cloud: cloud).register(routes)

@@ -146,6 +146,7 @@ struct AuthorizationMatrixTests {
     static let rows: [String: Attempt] = {
         var rows: [String: Attempt] = [:]
         rows["GET /healthz"] = openToAnyone
+        rows["GET /readyz"] = openToAnyone
         rows["GET /v1/openapi.json"] = openToAnyone
         rows["POST /oauth/token"] = openToAnyone
         // Holding a token is the right to revoke it: Ada cannot name Bob's.

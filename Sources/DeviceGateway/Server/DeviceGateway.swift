@@ -21,6 +21,8 @@ public final class DeviceGateway: Service, Sendable {
     private let ghosts: [Device]
     /// The port the gateway listens on.
     public let port: Int
+    /// Whether the gateway still listens for devices (for the server's readiness).
+    public var isListening: Bool { serverChannel.isActive }
 
     private init(serverChannel: any Channel, context: GatewayContext, bus: EventBus, ghosts: [Device]) {
         self.serverChannel = serverChannel
