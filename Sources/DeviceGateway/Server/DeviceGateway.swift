@@ -57,7 +57,7 @@ public final class DeviceGateway: Service, Sendable {
         let ghosts = try await devices.markAllOffline()
         // Half the idle timeout without a frame: the server pings; the other half: closed.
         let pingAfter = TimeAmount.nanoseconds(TimeAmount(settings.idleTimeout).nanoseconds / 2)
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
@@ -72,9 +72,21 @@ public final class DeviceGateway: Service, Sendable {
                     ])
                 }
             }
-            .bind(host: settings.host, port: settings.port)
-            .get()
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(host: settings.host, port: settings.port).get()
+        } catch  where ListenAddress.isListenFailure(error) {
+            let address = ListenAddress(host: settings.host, port: settings.port)
+            throw GatewayError.cannotListen(
+                "cannot listen for devices (TCP) on \(address): \(ListenAddress.reason(error))"
+            )
+        }
         return DeviceGateway(serverChannel: channel, context: context, bus: bus, ghosts: ghosts)
+    }
+
+    /// Stops listening, for a gateway whose ``run()`` never started (a start that failed later).
+    public func closeUnstarted() async {
+        try? await serverChannel.close()
     }
 
     /// The number of devices online on this gateway.
