@@ -27,6 +27,11 @@ public struct GatewaySettings: Sendable {
     /// CoAP header). Longer frames close the connection.
     public var maxFrameBytes = 16_400
 
+    /// How often the times devices were last heard from are written to the database (default
+    /// 2 s): `last_heard` follows a device's traffic this closely, without a write per message.
+    /// A device's disconnect writes its time at once.
+    public var lastHeardWriteInterval: Duration = .seconds(2)
+
     /// The default settings.
     public init() {}
 }

@@ -67,6 +67,8 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
     var maximumMessageSize = 1024
     /// Event deliveries dropped because the connection could not take more.
     var droppedDeliveries = 0
+    /// When this connection last noted its device's last-heard time for the database.
+    var heardNoted = Date.distantPast
 
     init(serial: UInt64, gateway: GatewayContext) {
         self.serial = serial
@@ -117,12 +119,23 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
     func receive(_ bytes: some Collection<UInt8>) {
         do {
             let messages = try secure!.receive(bytes)
-            if !messages.isEmpty { online?.lastHeard = Date() }
+            if !messages.isEmpty { heard(at: Date()) }
             inbox.append(contentsOf: messages)
             if let failure = secure!.failure { badFrame = failure }
         } catch {
             logger.warning("device sent a bad frame", metadata: ["reason": "\(error)"])
             close(nil)
+        }
+    }
+
+    /// Records that the device sent something: on the connection at once, for the database at
+    /// most once a second (the gateway writes it behind, see ``HeardTimes``).
+    func heard(at now: Date) {
+        guard let deviceID = online?.deviceID else { return }
+        online?.lastHeard = now
+        if now.timeIntervalSince(heardNoted) >= 1 {
+            heardNoted = now
+            gateway.heard.note(deviceID, at: now)
         }
     }
 

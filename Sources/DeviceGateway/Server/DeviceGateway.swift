@@ -48,6 +48,7 @@ public final class DeviceGateway: Service, Sendable {
             log: log,
             registry: ConnectionRegistry(),
             router: DeviceEventRouter(),
+            heard: HeardTimes(),
             statusLock: KeyedLock<String>(),
             logger: logger
         )
@@ -106,11 +107,17 @@ public final class DeviceGateway: Service, Sendable {
             group.addTask {
                 for await batch in events { context.router.route(batch) }
             }
+            group.addTask {
+                while (try? await Task.sleep(for: context.settings.lastHeardWriteInterval)) != nil {
+                    await context.writeHeardTimes()
+                }
+            }
             try? await gracefulShutdown()
             try? await serverChannel.close()
             await context.registry.closeAll()
             group.cancelAll()
         }
+        await context.writeHeardTimes()
         context.logger.debug("device gateway stopped")
     }
 
