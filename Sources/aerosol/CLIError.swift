@@ -1,4 +1,5 @@
 import AerosolClient
+import AerosolStore
 import ArgumentParser
 import Foundation
 
@@ -11,7 +12,7 @@ struct CLIError: Error, CustomStringConvertible {
     }
 }
 
-/// Runs a client command's body: any failure becomes one line on stderr and exit code 1.
+/// Runs a command's body: any failure becomes one line on stderr and exit code 1.
 func runReportingErrors(_ body: () async throws -> Void) async throws {
     do {
         try await body()
@@ -22,6 +23,11 @@ func runReportingErrors(_ body: () async throws -> Void) async throws {
         throw ExitCode.failure
     } catch let error as CLIError {
         FileHandle.standardError.write(Data("aerosol: \(error.description)\n".utf8))
+        throw ExitCode.failure
+    } catch let error as StoreError {
+        // The commands that work on the data directory: a taken email, a directory that is not
+        // there or not writable.
+        FileHandle.standardError.write(Data("aerosol: \(error.message)\n".utf8))
         throw ExitCode.failure
     }
 }

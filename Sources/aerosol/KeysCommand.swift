@@ -38,6 +38,10 @@ struct KeysCommand: AsyncParsableCommand {
         var dataDir: String?
 
         func run() async throws {
+            try await runReportingErrors { try write() }
+        }
+
+        private func write() throws {
             let directory = try DataDirectory(
                 path: try EnvironmentOption.resolve(dataDir, "AEROSOL_DATA_DIR", default: "./aerosol-data")
             )
@@ -46,12 +50,12 @@ struct KeysCommand: AsyncParsableCommand {
             do {
                 blob = try key.deviceBlob(address: ServerAddress(address), port: port)
             } catch {
-                throw ValidationError(
+                throw CLIError(
                     "\(address) cannot be written into the blob: use an IPv4 address or a host name of 1 to 63 ASCII characters"
                 )
             }
             guard FileManager.default.createFile(atPath: output, contents: Data(blob)) else {
-                throw ValidationError("cannot write \(output)")
+                throw CLIError("cannot write \(output)")
             }
             printLine("wrote the server key blob for \(address) to \(output)")
         }
