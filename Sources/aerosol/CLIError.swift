@@ -19,6 +19,11 @@ func runReportingErrors(_ body: () async throws -> Void) async throws {
     } catch let error as ClientError {
         var message = error.description
         if error.status == 401 { message += " (log in again with `aerosol login`)" }
+        // Particle's words for an unknown device point at a URL with `access_token=undefined`,
+        // a hint for its web console that means nothing here.
+        if error.error == "Permission Denied", error.errorDescription?.contains("access_token=undefined") == true {
+            message = "HTTP 403: Permission Denied: no device of yours has that ID or name"
+        }
         FileHandle.standardError.write(Data("aerosol: \(message)\n".utf8))
         throw ExitCode.failure
     } catch let error as CLIError {
