@@ -50,6 +50,23 @@ struct CommandLineAnswerTests {
         }
     }
 
+    @Test func claimingADeviceWithoutAKeyWarns() async throws {
+        try await TestServer.with { server in
+            try await server.createUser("ada@example.com")
+            let cli = CommandLineTests.cli(server)
+            let token = try await server.login("ada@example.com")
+            let id = "0123456789abcdef01234567"
+            let claim = try await cli.run(["device", "claim", id], environment: ["AEROSOL_TOKEN": token])
+            #expect(claim.status == 0)
+            #expect(claim.stdout == "Claimed \(id)\n")
+            #expect(
+                claim.stderr
+                    == "aerosol: warning: the server has no public key for \(id), so it cannot connect; "
+                    + "store its key with `aerosol device provision \(id) --key FILE`\n"
+            )
+        }
+    }
+
     @Test func aWebhookDefinitionThatCannotBeUsedIsNamed() async throws {
         try await TestServer.with { server in
             try await server.createUser("ada@example.com")
