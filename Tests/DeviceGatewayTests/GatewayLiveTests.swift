@@ -132,7 +132,7 @@ struct GatewayLiveTests {
                     port: server.devicePort
                 ) { _ in
                     // The device says nothing more: the server must give up on it by itself.
-                    try await stream.read(until: { $0.contains(#"{"data":"offline""#) })
+                    _ = try await stream.read(until: { $0.contains(#"{"data":"offline""#) })
                 }
             } catch {
                 // The server may close the silent connection before the body has read the
