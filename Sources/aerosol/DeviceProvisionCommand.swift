@@ -10,10 +10,11 @@ struct DeviceProvisionCommand: AsyncParsableCommand {
         abstract: "Store a device's public key so the gateway accepts it (works on the data directory).",
         discussion: """
             The key file may hold the device's public key (PEM or DER) or its private key (PEM or DER,
-            such as device_key.der), whose public half is stored.
+            such as device_key.pem), whose public half is stored.
 
             Example:
-              aerosol device provision 0123456789abcdef01234567 --key device.pub.pem --data-dir ./aerosol-data
+              aerosol device provision 0123456789abcdef01234567 \\
+                  --key ~/.aerosol/device.pub.pem --data-dir ./aerosol-data
             """
     )
 

@@ -24,12 +24,13 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
             every 5 s.
 
             Examples:
-              aerosol device simulate --id 0123456789abcdef01234567 --key device_key.der \\
-                --server-key server_key.der --port 5683 --publish temp=21.5 --interval 5 \\
+              aerosol device simulate --id 0123456789abcdef01234567 \\
+                --key ~/.aerosol/device_key.pem --server-key ~/.aerosol/server_key.der \\
+                --port 5683 --publish temp=21.5 --interval 5 \\
                 --variable temp=double:21.5 --function led=1 --subscribe alarm
-              aerosol device simulate --count 1000 --server-key server_key.der \\
+              aerosol device simulate --count 1000 --server-key ~/.aerosol/server_key.der \\
                 --api-url http://127.0.0.1:8080 --token $TOKEN --product my-product \\
-                --keys fleet-keys.txt --publish temp=21.5 --interval 10
+                --keys ~/.aerosol/fleet-keys.txt --publish temp=21.5 --interval 10
             """
     )
 

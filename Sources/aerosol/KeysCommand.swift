@@ -20,8 +20,11 @@ struct KeysCommand: AsyncParsableCommand {
                 use) and writes the 512-byte blob Device OS expects: the public key DER padded to 384
                 bytes, then the address devices dial.
 
+                The file's directory is created (mode 0700) if missing. Keep key files out of
+                source trees, for example in ~/.aerosol.
+
                 Example:
-                  aerosol keys server --address 192.168.1.10 --output server_key.der
+                  aerosol keys server --address 192.168.1.10 --output ~/.aerosol/server_key.der
                 """
         )
 
@@ -54,6 +57,12 @@ struct KeysCommand: AsyncParsableCommand {
                     "\(address) cannot be written into the blob: use an IPv4 address or a host name of 1 to 63 ASCII characters"
                 )
             }
+            let parent = URL(fileURLWithPath: output).deletingLastPathComponent().path
+            try? FileManager.default.createDirectory(
+                atPath: parent,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
             guard FileManager.default.createFile(atPath: output, contents: Data(blob)) else {
                 throw CLIError("cannot write \(output)")
             }

@@ -34,7 +34,11 @@ struct TokenCommand: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a new token (printed on stdout; not saved).",
-            discussion: "Example:\n  aerosol token create --username me@example.com --password-stdin --expires-in 3600"
+            discussion: """
+                Example:
+                  aerosol token create --username me@example.com --password-stdin \\
+                      --expires-in 3600
+                """
         )
         @OptionGroup var client: ClientOptions
         @Option(help: "The account's email address. (default: the saved login's)") var username: String?

@@ -17,7 +17,8 @@ struct WebhookCommand: AsyncParsableCommand {
             discussion: """
                 Examples:
                   aerosol webhook create temp https://example.com/hook
-                  aerosol webhook create temp https://example.com/hook --secret "$SECRET" --rate-limit 60
+                  aerosol webhook create temp https://example.com/hook \\
+                      --secret "$SECRET" --rate-limit 60
                   aerosol webhook create temp https://example.com/hook --definition hook.json
                 """
         )
@@ -124,7 +125,7 @@ struct WebhookCommand: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
         @Argument(help: "The webhook's id.") var id: String
         @Option(help: "The product it belongs to (id or slug).") var product: String?
-        @Option(help: "How many attempts to show. (default: 20)") var limit = 20
+        @Option(help: "How many attempts to show.") var limit = 20
 
         func run() async throws {
             try await runReportingErrors {
