@@ -49,8 +49,21 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
     @Option(help: "The server's address.")
     var host = "127.0.0.1"
 
-    @Option(help: "The server's device port.")
-    var port = 5683
+    @Option(help: "The server's device port. [env: AEROSOL_DEVICE_PORT, as for serve] (default: 5683)")
+    var port: Int?
+
+    /// The device port: `--port`, else `AEROSOL_DEVICE_PORT`, else 5683.
+    var devicePort: Int {
+        get throws {
+            try EnvironmentOption.resolve(
+                port,
+                "AEROSOL_DEVICE_PORT",
+                default: 5683,
+                where: (1...65535).contains,
+                "1 to 65535"
+            )
+        }
+    }
 
     @Option(help: "An event to publish, as NAME=DATA; repeat for several.")
     var publish: [String] = []
@@ -134,7 +147,7 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
         let events = self.events
         let interval = self.interval
         let prefixes = subscribe
-        try await simulator.run(host: host, port: port) { device in
+        try await simulator.run(host: host, port: try devicePort) { device in
             printLine("device \(device.deviceID) connected")
             for prefix in prefixes {
                 let code = try await device.subscribe(prefix)
