@@ -2,7 +2,7 @@ import AerosolModels
 import Testing
 import WireClient
 
-@Suite("Devices (spec §7)", .timeLimit(.minutes(1)))
+@Suite("Devices", .timeLimit(.minutes(1)))
 struct DeviceTests {
     static let id = "0123456789abcdef01234567"
 

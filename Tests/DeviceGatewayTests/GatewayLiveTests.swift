@@ -8,7 +8,7 @@ import DeviceProtocol
 import Foundation
 import Testing
 
-@Suite("Device gateway, live over TCP (device-protocol §3–§9)", .timeLimit(.minutes(1)))
+@Suite("Device gateway, live over TCP", .timeLimit(.minutes(1)))
 struct GatewayLiveTests {
     static func fast(_ configuration: inout Configuration) {
         configuration.gateway.helloTimeout = .seconds(5)

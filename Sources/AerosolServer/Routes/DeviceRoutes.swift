@@ -4,7 +4,7 @@ import DeviceGateway
 import Foundation
 import Hummingbird
 
-/// `/v1/devices…`: claiming, listing, renaming and releasing devices (spec §7.1, §7.2, §7.6).
+/// `/v1/devices…`: claiming, listing, renaming and releasing devices.
 struct DeviceRoutes {
     let cloud: Cloud
 

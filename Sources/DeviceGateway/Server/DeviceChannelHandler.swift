@@ -6,7 +6,7 @@ import Logging
 import NIOCore
 
 /// Runs one device's connection on its channel's event loop, without a task of its own: the
-/// handshake (§3), then the encrypted session (§4) driven by a ``DeviceSession``.
+/// handshake, then the encrypted session driven by a ``DeviceSession``.
 ///
 /// Work that must wait (a database write, an RSA operation on the thread pool) makes the
 /// handler busy: messages that arrive meanwhile queue in order, and no further read is asked

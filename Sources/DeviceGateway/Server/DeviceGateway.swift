@@ -6,7 +6,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// The TCP server devices connect to (spec device-protocol §3–§9): one
+/// The TCP server devices connect to: one
 /// ``DeviceChannelHandler`` per device on its channel's event loop, and the router that
 /// delivers committed events to the devices' subscriptions.
 ///
