@@ -7,29 +7,15 @@ import Foundation
 /// line on stderr naming what failed (the address in use, the data directory's problem) and
 /// exit code 1, with nothing left running.
 extension Serve {
-    /// A listener `aerosol serve` opens: what it is for, where, and the flag that moves it.
-    struct Listener {
-        var purpose: String
-        var address: ListenAddress
-        var option: String
-
-        /// The one-line message for `error`, a failure to listen here.
-        func failure(_ error: any Error) -> String {
-            var message = "cannot listen for \(purpose) on \(address): \(ListenAddress.reason(error))"
-            if ListenAddress.isInUse(error) { message += " (choose another port with \(option))" }
-            return message
-        }
-    }
-
     /// The server's TCP listeners: HTTP, and devices.
-    static func listeners(_ configuration: Configuration) -> (http: Listener, devices: Listener) {
+    static func listeners(_ configuration: Configuration) -> (http: ServeListener, devices: ServeListener) {
         (
-            Listener(
+            ServeListener(
                 purpose: "HTTP",
                 address: ListenAddress(host: configuration.host, port: configuration.port),
                 option: "--port"
             ),
-            Listener(
+            ServeListener(
                 purpose: "devices (TCP)",
                 address: ListenAddress(
                     host: configuration.deviceHost ?? configuration.host,
