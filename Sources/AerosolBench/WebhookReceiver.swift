@@ -111,9 +111,16 @@ final class WebhookReceiver: Sendable {
                     promise: nil
                 )
                 context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "ok")))), promise: nil)
-                let keepAlive = self.keepAlive
-                context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [context] _ in
-                    if !keepAlive { context.close(promise: nil) }
+                // The response's end closes the connection when the request asked for that;
+                // writing `.end` with a promise that closes the channel keeps the context (not
+                // Sendable) on its event loop.
+                if keepAlive {
+                    context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                } else {
+                    let channel = context.channel
+                    context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+                        channel.close(promise: nil)
+                    }
                 }
             }
         }

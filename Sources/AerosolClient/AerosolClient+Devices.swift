@@ -11,9 +11,13 @@ extension AerosolClient {
         DeviceInfo(try await send(.GET, "/v1/devices/\(Self.segment(idOrName))"))
     }
 
-    /// Claims a device for the caller.
-    public func claimDevice(_ id: String) async throws {
-        try await send(.POST, "/v1/devices", body: .form([("id", id)]))
+    /// Claims a device for the caller. Returns whether the server holds the device's public key
+    /// (`provisioned`): a device without one cannot connect until it is provisioned. A server
+    /// that does not say is taken to hold it.
+    @discardableResult
+    public func claimDevice(_ id: String) async throws -> Bool {
+        let answer = try await send(.POST, "/v1/devices", body: .form([("id", id)]))
+        return answer["provisioned"] != .bool(false)
     }
 
     /// Renames a device.

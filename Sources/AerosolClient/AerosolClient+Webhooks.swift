@@ -6,7 +6,7 @@ extension AerosolClient {
         (product.map { "/v1/products/\(segment($0))" } ?? "/v1") + "/integrations"
     }
 
-    /// Creates a webhook from a full definition (spec §8.2 fields: `event`, `url`,
+    /// Creates a webhook from a full definition (Particle's fields: `event`, `url`,
     /// `requestType`, `json`, `headers`, …; Aerosol adds `secret` and `rateLimit`).
     public func createWebhook(_ definition: [(String, JSONValue)], product: String? = nil) async throws -> WebhookInfo {
         let body = JSONValue.object([("integration_type", .string("Webhook"))] + definition)

@@ -72,12 +72,12 @@ public struct Device: Sendable, Hashable {
 }
 
 extension Device {
-    /// The element of `GET /v1/devices` (spec §7.1).
+    /// The element of `GET /v1/devices`.
     public var listJSON: JSONValue {
         .object(commonMembers)
     }
 
-    /// `GET /v1/devices/:id` (spec §7.2): the list fields plus the detail fields.
+    /// `GET /v1/devices/:id`: the list fields plus the detail fields.
     public var detailJSON: JSONValue {
         var members = commonMembers
         members.append(("owner", .string(ownerID)))

@@ -46,29 +46,45 @@ public func buildApplication(
         bus.backlogDrained()
     }
     bus.add(streams)
-    let log = try await EventLog(database: database, bus: bus, logger: logger)
     let tokens = TokenStore(database: database, secret: secret)
-    let webhooks = try await WebhookEngine(
-        database: database,
-        log: log,
-        secret: secret,
-        settings: configuration.webhooks,
-        logger: logger
-    )
     let devices = DeviceStore(database: database)
-    let serverKey = try ServerKeyFile.loadOrCreate(at: files.serverKeyPath)
-    var gatewaySettings = configuration.gateway
-    gatewaySettings.host = configuration.deviceHost ?? configuration.host
-    gatewaySettings.port = configuration.devicePort
-    let gateway = try await DeviceGateway.bind(
-        settings: gatewaySettings,
-        serverKey: serverKey,
-        keys: DeviceKeyStore(database: database),
-        devices: devices,
-        log: log,
-        bus: bus,
-        logger: logger
-    )
+    let log: EventLog
+    let gateway: DeviceGateway
+    let webhooks: WebhookEngine
+    // Whatever fails from here on leaves nothing open behind it: the process ends with one
+    // line about what failed (a device port in use, say), not with a crash or a hang.
+    do {
+        log = try await EventLog(database: database, bus: bus, logger: logger)
+        let serverKey = try ServerKeyFile.loadOrCreate(at: files.serverKeyPath)
+        var gatewaySettings = configuration.gateway
+        gatewaySettings.host = configuration.deviceHost ?? configuration.host
+        gatewaySettings.port = configuration.devicePort
+        gateway = try await DeviceGateway.bind(
+            settings: gatewaySettings,
+            serverKey: serverKey,
+            keys: DeviceKeyStore(database: database),
+            devices: devices,
+            log: log,
+            bus: bus,
+            logger: logger
+        )
+        do {
+            // Last: it holds HTTP clients, which must be shut down once made.
+            webhooks = try await WebhookEngine(
+                database: database,
+                log: log,
+                secret: secret,
+                settings: configuration.webhooks,
+                logger: logger
+            )
+        } catch {
+            await gateway.closeUnstarted()
+            throw error
+        }
+    } catch {
+        await database.close()
+        throw error
+    }
     let cloud = Cloud(
         configuration: configuration,
         database: database,

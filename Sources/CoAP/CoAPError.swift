@@ -1,8 +1,8 @@
 /// An error from encoding or decoding a CoAP message.
 ///
 /// Decoding is strict: a message that does not follow RFC 7252 exactly is rejected rather than
-/// guessed at, because a misread option length on the device side has real consequences (see the
-/// device protocol specification, §5.2).
+/// guessed at, because a misread option length on the device side has real consequences
+/// (lengths 13 and 14 are never bare nibbles).
 public struct CoAPError: Error, Hashable, Sendable, CustomStringConvertible {
     private enum Code: Hashable, Sendable {
         case truncated

@@ -13,6 +13,7 @@ public struct GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         case busy
         case invalidResponse
         case argumentTooLong
+        case cannotListen
     }
 
     private let code: Code
@@ -69,6 +70,9 @@ public struct GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// The device refused a function argument as too long for its firmware.
     public static func argumentTooLong(_ message: String) -> GatewayError { GatewayError(.argumentTooLong, message) }
+
+    /// The gateway cannot listen on its address (in use, not this machine's, no permission).
+    public static func cannotListen(_ message: String) -> GatewayError { GatewayError(.cannotListen, message) }
 
     /// The message.
     public var description: String { message }

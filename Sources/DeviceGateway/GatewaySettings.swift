@@ -7,18 +7,18 @@ public struct GatewaySettings: Sendable {
     /// The TCP port for devices (default 5683, the port Device OS dials; 0 picks a free port).
     public var port = 5683
     /// Silence after which a device is taken as gone and its connection closed (default 60 s:
-    /// about 2 × the device's 25 s ping interval, spec §7.7). After half of it the server pings
+    /// about 2 × the device's 25 s ping interval). After half of it the server pings
     /// the device; a device that does not answer is closed at the full timeout.
     public var idleTimeout: Duration = .seconds(60)
     /// Time from accepting a connection until the device's Hello must have arrived (default 30 s,
     /// as the community server allows for the first encrypted message).
     public var helloTimeout: Duration = .seconds(30)
     /// How long a variable read, function call or signal waits for the device's answer
-    /// (default 30 s, spec §7.7); then the API answers 408.
+    /// (default 30 s); then the API answers 408.
     public var requestTimeout: Duration = .seconds(30)
-    /// Sustained device publishes per second per device (default 1, spec §6.2).
+    /// Sustained device publishes per second per device (default 1, as Particle's).
     public var publishRate: Double = 1
-    /// Publishes a device may make in a burst above the sustained rate (default 4, spec §6.2).
+    /// Publishes a device may make in a burst above the sustained rate (default 4, as Particle's).
     public var publishBurst = 4
     /// The largest event data accepted from a device, in bytes (default 16384, the most any
     /// Device OS sends).
@@ -26,6 +26,11 @@ public struct GatewaySettings: Sendable {
     /// The largest encrypted frame accepted, in bytes (default 16400: a 16 KiB event and its
     /// CoAP header). Longer frames close the connection.
     public var maxFrameBytes = 16_400
+
+    /// How often the times devices were last heard from are written to the database (default
+    /// 2 s): `last_heard` follows a device's traffic this closely, without a write per message.
+    /// A device's disconnect writes its time at once.
+    public var lastHeardWriteInterval: Duration = .seconds(2)
 
     /// The default settings.
     public init() {}

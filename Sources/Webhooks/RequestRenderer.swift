@@ -1,7 +1,7 @@
 import AerosolModels
 import Foundation
 
-/// Builds the request a webhook makes for an event, exactly as the original does (spec §8.3).
+/// Builds the request a webhook makes for an event, exactly as the original does.
 ///
 /// Unless `noDefaults` is set, the default fields `event`, `data`, `published_at`, `coreid`
 /// (and for product webhooks `userid`, `fw_version`, `productID`) go to exactly one place:

@@ -1,7 +1,7 @@
 import AerosolModels
 import Foundation
 
-/// The events the cloud publishes back after a webhook attempt (spec §8.5), all with `coreid`
+/// The events the cloud publishes back after a webhook attempt, all with `coreid`
 /// `particle-internal`: `hook-sent/<event>` (data `undefined`), then the response in 512-byte
 /// parts `hook-response/<event>/<n>` (at most 100 KB), or `hook-error/<event>/0`.
 ///

@@ -2,7 +2,7 @@ import AerosolModels
 import Foundation
 import Mustache
 
-/// The variables a webhook template sees (spec §8.4): the predefined `PARTICLE_*`, `PRODUCT_*`
+/// The variables a webhook template sees: the predefined `PARTICLE_*`, `PRODUCT_*`
 /// and legacy `SPARK_*` names, and, when the event data is a JSON object, its top-level keys
 /// (`{{temp}}` for `{"temp":21}`; dotted paths and indices reach inside: `{{a.b}}`, `{{c.0.d}}`).
 ///

@@ -15,7 +15,7 @@ extension Webhook {
         return .object(members)
     }
 
-    /// An element of `GET /v1/webhooks` (spec §8.1):
+    /// An element of `GET /v1/webhooks`:
     /// `{id,event,created_at,url,requestType,name?,deviceID?,disabled?}`.
     public var legacyListJSON: JSONValue {
         var members: [(String, JSONValue)] = [

@@ -56,7 +56,7 @@ public struct Webhook: Sendable {
     }
 
     /// Whether `event` triggers it: not disabled, newer than the webhook, in its scope, from
-    /// its device if it names one, and named with its prefix (spec §5.3). Events the cloud
+    /// its device if it names one, and named with its prefix. Events the cloud
     /// publishes about webhooks (`hook-*`, `coreid` `particle-internal`) never do.
     public func matches(_ event: Event) -> Bool {
         guard !definition.disabled, event.id > afterEventID, !Self.isCloudEvent(event) else { return false }

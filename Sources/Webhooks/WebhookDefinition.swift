@@ -1,6 +1,6 @@
 import AerosolModels
 
-/// A validated webhook definition (spec §8.2) with its templates compiled.
+/// A validated webhook definition with its templates compiled.
 ///
 /// It holds no secret: the Basic-auth password and the signing secret travel beside it (see
 /// ``WebhookDefinition/Secrets``) and are stored sealed.

@@ -92,4 +92,10 @@ public final class WebhookEngine: Sendable {
 
     /// The services to run: the dispatcher, then the workers (so the workers stop first).
     public var services: [any Service] { [dispatcher, workers] }
+
+    /// Closes the HTTP clients of an engine whose ``services`` never ran (a start that failed
+    /// after the engine was built); running services close them themselves when they stop.
+    public func shutdownUnstarted() async {
+        await workers.sender.shutdown()
+    }
 }

@@ -16,9 +16,9 @@ struct BenchParse: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Events in the stream. (default: 200000)") var events = 200_000
+    @Option(help: "Events in the stream.") var events = 200_000
     @Option(help: "Bytes per chunk fed to the parser. (default: 16384)") var chunkSize = 16_384
-    @Option(help: "Rounds; the best counts. (default: 5)") var rounds = 5
+    @Option(help: "Rounds; the best counts.") var rounds = 5
 
     func validate() throws {
         guard events > 0, chunkSize > 0, rounds > 0 else { throw ValidationError("sizes must be positive") }

@@ -45,8 +45,14 @@ struct DeviceCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                try await client.client().claimDevice(id)
+                let provisioned = try await client.client().claimDevice(id)
                 printLine("Claimed \(id)")
+                if !provisioned {
+                    printError(
+                        "aerosol: warning: the server has no public key for \(id), so it cannot connect; "
+                            + "store its key with `aerosol device provision \(id) --key FILE`"
+                    )
+                }
             }
         }
     }

@@ -1,10 +1,7 @@
 import AerosolModels
-import AerosolServer
 import AerosolStore
 import ArgumentParser
 import DeviceGateway
-import Foundation
-import Logging
 
 /// `aerosol device provision`: stores a device's public key, straight on the data directory.
 struct DeviceProvisionCommand: AsyncParsableCommand {
@@ -13,10 +10,11 @@ struct DeviceProvisionCommand: AsyncParsableCommand {
         abstract: "Store a device's public key so the gateway accepts it (works on the data directory).",
         discussion: """
             The key file may hold the device's public key (PEM or DER) or its private key (PEM or DER,
-            such as device_key.der), whose public half is stored.
+            such as device_key.pem), whose public half is stored.
 
             Example:
-              aerosol device provision 0123456789abcdef01234567 --key device.pub.pem --data-dir ./aerosol-data
+              aerosol device provision 0123456789abcdef01234567 \\
+                  --key ~/.aerosol/device.pub.pem --data-dir ./aerosol-data
             """
     )
 
@@ -32,31 +30,17 @@ struct DeviceProvisionCommand: AsyncParsableCommand {
     func run() async throws {
         let deviceID = id.lowercased()
         guard Device.isValidID(deviceID) else { throw ValidationError("\(id) is not a device id (24 hex characters)") }
-        let publicKey: String
-        do {
-            publicKey = try DeviceKeyFile.publicKey(atPath: key).pemRepresentation
-        } catch let error as GatewayError {
-            throw ValidationError("\(key): \(error.message)")
+        try await runReportingErrors {
+            let publicKey: String
+            do {
+                publicKey = try DeviceKeyFile.publicKey(atPath: key).pemRepresentation
+            } catch let error as GatewayError {
+                throw CLIError("\(key): \(error.message)")
+            }
+            try await AdministeredDatabase.with(dataDir: dataDir, create: true) { database in
+                try await DeviceKeyStore(database: database).provision(deviceID: deviceID, publicKeyPEM: publicKey)
+            }
+            printLine("provisioned device \(deviceID)")
         }
-        var logger = Logger(label: "aerosol")
-        logger.logLevel = .warning
-        let directory = try DataDirectory(
-            path: try EnvironmentOption.resolve(dataDir, "AEROSOL_DATA_DIR", default: "./aerosol-data")
-        )
-        // The secret lets a migration seal what an older version stored in the clear.
-        let database = try await Database.open(
-            path: directory.databasePath,
-            readers: 1,
-            secret: try ServerSecret.loadOrCreate(at: directory.secretPath),
-            logger: logger
-        )
-        do {
-            try await DeviceKeyStore(database: database).provision(deviceID: deviceID, publicKeyPEM: publicKey)
-            await database.close()
-        } catch {
-            await database.close()
-            throw error
-        }
-        printLine("provisioned device \(deviceID)")
     }
 }

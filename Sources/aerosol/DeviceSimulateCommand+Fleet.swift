@@ -37,7 +37,7 @@ extension DeviceSimulateCommand {
             printLine("provisioned and claimed \(count) devices")
         }
 
-        var fleet = DeviceFleet(identities: identities, serverPublicKeyDER: serverPublicKeyDER, port: port)
+        var fleet = DeviceFleet(identities: identities, serverPublicKeyDER: serverPublicKeyDER, port: try devicePort)
         fleet.application = try makeApplication()
         fleet.host = host
         fleet.concurrentHandshakes = concurrency

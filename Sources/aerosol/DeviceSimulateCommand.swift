@@ -24,12 +24,13 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
             every 5 s.
 
             Examples:
-              aerosol device simulate --id 0123456789abcdef01234567 --key device_key.der \\
-                --server-key server_key.der --port 5683 --publish temp=21.5 --interval 5 \\
+              aerosol device simulate --id 0123456789abcdef01234567 \\
+                --key ~/.aerosol/device_key.pem --server-key ~/.aerosol/server_key.der \\
+                --port 5683 --publish temp=21.5 --interval 5 \\
                 --variable temp=double:21.5 --function led=1 --subscribe alarm
-              aerosol device simulate --count 1000 --server-key server_key.der \\
+              aerosol device simulate --count 1000 --server-key ~/.aerosol/server_key.der \\
                 --api-url http://127.0.0.1:8080 --token $TOKEN --product my-product \\
-                --keys fleet-keys.txt --publish temp=21.5 --interval 10
+                --keys ~/.aerosol/fleet-keys.txt --publish temp=21.5 --interval 10
             """
     )
 
@@ -48,8 +49,21 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
     @Option(help: "The server's address.")
     var host = "127.0.0.1"
 
-    @Option(help: "The server's device port.")
-    var port = 5683
+    @Option(help: "The server's device port. [env: AEROSOL_DEVICE_PORT, as for serve] (default: 5683)")
+    var port: Int?
+
+    /// The device port: `--port`, else `AEROSOL_DEVICE_PORT`, else 5683.
+    var devicePort: Int {
+        get throws {
+            try EnvironmentOption.resolve(
+                port,
+                "AEROSOL_DEVICE_PORT",
+                default: 5683,
+                where: (1...65535).contains,
+                "1 to 65535"
+            )
+        }
+    }
 
     @Option(help: "An event to publish, as NAME=DATA; repeat for several.")
     var publish: [String] = []
@@ -133,7 +147,7 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
         let events = self.events
         let interval = self.interval
         let prefixes = subscribe
-        try await simulator.run(host: host, port: port) { device in
+        try await simulator.run(host: host, port: try devicePort) { device in
             printLine("device \(device.deviceID) connected")
             for prefix in prefixes {
                 let code = try await device.subscribe(prefix)

@@ -20,8 +20,11 @@ struct KeysCommand: AsyncParsableCommand {
                 use) and writes the 512-byte blob Device OS expects: the public key DER padded to 384
                 bytes, then the address devices dial.
 
+                The file's directory is created (mode 0700) if missing. Keep key files out of
+                source trees, for example in ~/.aerosol.
+
                 Example:
-                  aerosol keys server --address 192.168.1.10 --output server_key.der
+                  aerosol keys server --address 192.168.1.10 --output ~/.aerosol/server_key.der
                 """
         )
 
@@ -38,6 +41,10 @@ struct KeysCommand: AsyncParsableCommand {
         var dataDir: String?
 
         func run() async throws {
+            try await runReportingErrors { try write() }
+        }
+
+        private func write() throws {
             let directory = try DataDirectory(
                 path: try EnvironmentOption.resolve(dataDir, "AEROSOL_DATA_DIR", default: "./aerosol-data")
             )
@@ -46,12 +53,18 @@ struct KeysCommand: AsyncParsableCommand {
             do {
                 blob = try key.deviceBlob(address: ServerAddress(address), port: port)
             } catch {
-                throw ValidationError(
+                throw CLIError(
                     "\(address) cannot be written into the blob: use an IPv4 address or a host name of 1 to 63 ASCII characters"
                 )
             }
+            let parent = URL(fileURLWithPath: output).deletingLastPathComponent().path
+            try? FileManager.default.createDirectory(
+                atPath: parent,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
             guard FileManager.default.createFile(atPath: output, contents: Data(blob)) else {
-                throw ValidationError("cannot write \(output)")
+                throw CLIError("cannot write \(output)")
             }
             printLine("wrote the server key blob for \(address) to \(output)")
         }

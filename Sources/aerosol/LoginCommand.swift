@@ -10,7 +10,8 @@ struct LoginCommand: AsyncParsableCommand {
             The token and API URL are saved in $XDG_CONFIG_HOME/aerosol/config.json (mode 0600).
 
             Example:
-              printf '%s\\n' "$PW" | aerosol login --username me@example.com --password-stdin --api-url http://127.0.0.1:8080
+              printf '%s\\n' "$PW" | aerosol login --username me@example.com \\
+                  --password-stdin --api-url http://127.0.0.1:8080
             """
     )
 

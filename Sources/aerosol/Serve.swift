@@ -121,8 +121,14 @@ struct Serve: AsyncParsableCommand {
                 metadata: ["process.max_open_files": "\(files)"]
             )
         }
-        let app = try await buildApplication(configuration: configuration, logger: logger)
-        try await app.runService()
+        do {
+            try await Self.checkListeners(configuration)
+            let app = try await buildApplication(configuration: configuration, logger: logger)
+            try await app.runService()
+        } catch {
+            printError("aerosol: \(Self.describe(error, configuration))")
+            throw ExitCode.failure
+        }
         logger.info("aerosol stopped")
     }
 

@@ -34,7 +34,11 @@ struct TokenCommand: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a new token (printed on stdout; not saved).",
-            discussion: "Example:\n  aerosol token create --username me@example.com --password-stdin --expires-in 3600"
+            discussion: """
+                Example:
+                  aerosol token create --username me@example.com --password-stdin \\
+                      --expires-in 3600
+                """
         )
         @OptionGroup var client: ClientOptions
         @Option(help: "The account's email address. (default: the saved login's)") var username: String?
@@ -67,9 +71,37 @@ struct TokenCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 let api = try client.client(requireToken: false)
+                // The API answers ok for any token (holding one is the right to revoke it), so
+                // each is looked up first: a token the server does not know is an error, and
+                // then nothing is revoked.
+                var unknown: [String] = []
+                for token in tokens {
+                    if try await !Self.isKnown(token, api) { unknown.append(token) }
+                }
+                guard unknown.isEmpty else {
+                    let list = unknown.map(Self.abbreviated).joined(separator: ", ")
+                    throw CLIError(
+                        "no such token: \(list) (never issued, or already revoked); nothing revoked"
+                    )
+                }
                 for token in tokens { try await api.revokeToken(token) }
                 printLine("Revoked \(tokens.count) token\(tokens.count == 1 ? "" : "s")")
             }
+        }
+
+        /// Whether the server knows `token` (valid, or expired but not yet revoked).
+        static func isKnown(_ token: String, _ api: AerosolClient) async throws -> Bool {
+            do {
+                _ = try await api.with(token: token).currentToken()
+                return true
+            } catch let error as ClientError where error.status == 401 {
+                return error.errorDescription?.contains("expired") == true
+            }
+        }
+
+        /// The first 8 characters of a token and an ellipsis: enough to tell which one.
+        static func abbreviated(_ token: String) -> String {
+            token.count > 12 ? String(token.prefix(8)) + "…" : token
         }
     }
 }

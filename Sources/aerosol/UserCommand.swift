@@ -1,15 +1,13 @@
-import AerosolServer
+import AerosolModels
 import AerosolStore
 import ArgumentParser
-import Foundation
-import Logging
 
-/// `aerosol user …`: account administration, straight on the data directory.
+/// `aerosol user create|list|password`: account administration, straight on the data directory.
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user",
         abstract: "Manage accounts (works whether or not a server is running on the data directory).",
-        subcommands: [Create.self]
+        subcommands: [Create.self, List.self, Password.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -25,50 +23,71 @@ struct UserCommand: AsyncParsableCommand {
         @Argument(help: "The account's email address (its login name).")
         var email: String
 
-        @Option(help: "The password (at least 8 characters). Prefer --password-stdin: arguments show in ps.")
-        var password: String?
+        @OptionGroup var password: NewPasswordOptions
 
-        @Flag(help: "Read the password from standard input (one line).")
-        var passwordStdin = false
+        @Option(
+            help: "The server's data directory, created if missing. [env: AEROSOL_DATA_DIR] (default: ./aerosol-data)"
+        )
+        var dataDir: String?
+
+        func run() async throws {
+            try await runReportingErrors {
+                let secret = try password.read()
+                let user = try await AdministeredDatabase.with(dataDir: dataDir, create: true) { database in
+                    try await UserStore(database: database).create(email: email, password: secret)
+                }
+                printLine("created account \(user.email) (id \(user.id))")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the accounts: email, id and creation time, one a line.",
+            discussion: "Example:\n  aerosol user list --data-dir ./aerosol-data"
+        )
 
         @Option(help: "The server's data directory. [env: AEROSOL_DATA_DIR] (default: ./aerosol-data)")
         var dataDir: String?
 
-        func validate() throws {
-            if (password == nil) == !passwordStdin {
-                throw ValidationError("give exactly one of --password and --password-stdin")
+        func run() async throws {
+            try await runReportingErrors {
+                let users = try await AdministeredDatabase.with(dataDir: dataDir, create: false) { database in
+                    try await UserStore(database: database).all()
+                }
+                if users.isEmpty { printLine("No accounts.") }
+                for user in users {
+                    printLine("\(user.email)  id \(user.id)  created \(Timestamp.format(user.createdAt))")
+                }
             }
         }
+    }
+
+    struct Password: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set an account's password (its tokens stay valid; revoke them with `aerosol token revoke`).",
+            discussion: """
+                Examples:
+                  aerosol user password me@example.com --password-stdin
+                  aerosol user password me@example.com --password 'a new passphrase'
+                """
+        )
+
+        @Argument(help: "The account's email address.")
+        var email: String
+
+        @OptionGroup var password: NewPasswordOptions
+
+        @Option(help: "The server's data directory. [env: AEROSOL_DATA_DIR] (default: ./aerosol-data)")
+        var dataDir: String?
 
         func run() async throws {
-            let secret: String
-            if let password {
-                secret = password
-            } else {
-                guard let line = readLine(strippingNewline: true), !line.isEmpty else {
-                    throw ValidationError("no password on standard input")
+            try await runReportingErrors {
+                let secret = try password.read()
+                let user = try await AdministeredDatabase.with(dataDir: dataDir, create: false) { database in
+                    try await UserStore(database: database).setPassword(email: email, password: secret)
                 }
-                secret = line
-            }
-            var logger = Logger(label: "aerosol")
-            logger.logLevel = .warning
-            let directory = try DataDirectory(
-                path: try EnvironmentOption.resolve(dataDir, "AEROSOL_DATA_DIR", default: "./aerosol-data")
-            )
-            // The secret lets a migration seal what an older version stored in the clear.
-            let database = try await Database.open(
-                path: directory.databasePath,
-                readers: 1,
-                secret: try ServerSecret.loadOrCreate(at: directory.secretPath),
-                logger: logger
-            )
-            do {
-                let user = try await UserStore(database: database).create(email: email, password: secret)
-                await database.close()
-                print("created account \(user.email) (id \(user.id))")
-            } catch let error as StoreError {
-                await database.close()
-                throw ValidationError(error.message)
+                printLine("changed the password of \(user.email)")
             }
         }
     }

@@ -17,14 +17,15 @@ struct WebhookCommand: AsyncParsableCommand {
             discussion: """
                 Examples:
                   aerosol webhook create temp https://example.com/hook
-                  aerosol webhook create temp https://example.com/hook --secret "$SECRET" --rate-limit 60
-                  aerosol webhook create temp https://example.com/hook --definition hook.json   # any §8.2 field
+                  aerosol webhook create temp https://example.com/hook \\
+                      --secret "$SECRET" --rate-limit 60
+                  aerosol webhook create temp https://example.com/hook --definition hook.json
                 """
         )
         @OptionGroup var client: ClientOptions
         @Argument(help: "The event name prefix.") var event: String
         @Argument(help: "The target URL.") var url: String
-        @Option(help: "GET, POST, PUT, DELETE or PATCH. (default: POST)") var requestType = "POST"
+        @Option(help: "GET, POST, PUT, DELETE or PATCH.") var requestType = "POST"
         @Option(help: "A signing secret (16 to 256 characters); requests then carry X-Aerosol-Signature.")
         var secret: String?
         @Option(help: "Calls per minute, 0 for unlimited. (default: the server's, 12)") var rateLimit: Int?
@@ -35,16 +36,7 @@ struct WebhookCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 var fields: [(String, JSONValue)] = []
-                if let definition {
-                    let data =
-                        definition == "-"
-                        ? FileHandle.standardInput.readDataToEndOfFile()
-                        : FileManager.default.contents(atPath: definition)
-                    guard let data, case .object(let members) = try? JSONValue.parse(Array(data)) else {
-                        throw CLIError("\(definition) does not hold a JSON object")
-                    }
-                    fields = members
-                }
+                if let definition { fields = try Self.readDefinition(definition) }
                 fields.removeAll { ["event", "url", "requestType", "secret", "rateLimit"].contains($0.0) }
                 fields =
                     [("event", .string(event)), ("url", .string(url)), ("requestType", .string(requestType))] + fields
@@ -53,6 +45,37 @@ struct WebhookCommand: AsyncParsableCommand {
                 let hook = try await client.client().createWebhook(fields, product: product)
                 printLine("Created webhook \(hook.id): \(hook.event) -> \(hook.requestType) \(hook.url)")
             }
+        }
+
+        /// The members of the JSON object in `path` (`-`: standard input); a file that cannot be
+        /// read, is not JSON (with where it goes wrong) or holds no object is named.
+        static func readDefinition(_ path: String) throws -> [(String, JSONValue)] {
+            let name = path == "-" ? "standard input" : path
+            let data: Data
+            if path == "-" {
+                data = FileHandle.standardInput.readDataToEndOfFile()
+            } else {
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                    throw CLIError("--definition \(path): no such file")
+                }
+                guard !isDirectory.boolValue, let contents = FileManager.default.contents(atPath: path) else {
+                    throw CLIError(
+                        "--definition \(path): cannot be read (\(isDirectory.boolValue ? "a directory" : "no permission"))"
+                    )
+                }
+                data = contents
+            }
+            let value: JSONValue
+            do {
+                value = try JSONValue.parse(Array(data))
+            } catch {
+                throw CLIError("--definition \(name) is not JSON: \(error)")
+            }
+            guard case .object(let members) = value else {
+                throw CLIError("--definition \(name) holds JSON but not an object ({…})")
+            }
+            return members
         }
     }
 
@@ -102,7 +125,7 @@ struct WebhookCommand: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
         @Argument(help: "The webhook's id.") var id: String
         @Option(help: "The product it belongs to (id or slug).") var product: String?
-        @Option(help: "How many attempts to show. (default: 20)") var limit = 20
+        @Option(help: "How many attempts to show.") var limit = 20
 
         func run() async throws {
             try await runReportingErrors {

@@ -43,7 +43,7 @@ struct DeviceTests {
         #expect(!Device.isValidID(id))
     }
 
-    @Test("The list element matches spec §7.1, field for field and in order")
+    @Test("The list element matches Particle's, field for field and in order")
     func listJSON() {
         #expect(
             Self.device().listJSON.serialized

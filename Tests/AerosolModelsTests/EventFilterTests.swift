@@ -22,7 +22,7 @@ private func event(
 @Suite("EventFilter: prefix")
 struct EventFilterPrefixTests {
     @Test(
-        "Prefix matching is case-sensitive, byte-wise, with no wildcards and no segments (spec §5.3)",
+        "Prefix matching is case-sensitive, byte-wise, with no wildcards and no segments",
         arguments: [
             ("temperature", "temp", true),
             ("temp/basement", "temp", true),

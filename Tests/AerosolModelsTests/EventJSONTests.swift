@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Event JSON")
 struct EventJSONTests {
-    /// 2015-07-18T00:12:18.174Z, the time of the Particle capture in spec §5.4.
+    /// 2015-07-18T00:12:18.174Z, the time of a captured Particle event.
     static let captureTime = Date(timeIntervalSince1970: 1_437_178_338.174)
 
     static func apiEvent(data: String? = "25.34", ttl: Int = Event.defaultTTL) -> Event {

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 import WireClient
 
-@Suite("Access token endpoints (spec §4)", .timeLimit(.minutes(1)))
+@Suite("Access token endpoints", .timeLimit(.minutes(1)))
 struct AccessTokenTests {
     static func basic(_ user: String, _ password: String) -> (String, String) {
         ("Authorization", "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())

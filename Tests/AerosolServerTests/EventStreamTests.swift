@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import WireClient
 
-@Suite("Event streams on the wire (spec §5)", .timeLimit(.minutes(1)))
+@Suite("Event streams on the wire", .timeLimit(.minutes(1)))
 struct EventStreamTests {
     static let timestamp = #"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"#
 

@@ -2,7 +2,7 @@ import AerosolModels
 import Testing
 import WireClient
 
-@Suite("Publishing (spec §6)", .timeLimit(.minutes(1)))
+@Suite("Publishing", .timeLimit(.minutes(1)))
 struct PublishTests {
     @Test func formAndJSONBodiesAreAccepted() async throws {
         try await TestServer.with { server in

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 import WireClient
 
-@Suite("Token transports and errors (spec §2.1)", .timeLimit(.minutes(1)))
+@Suite("Token transports and errors", .timeLimit(.minutes(1)))
 struct TokenTransportTests {
     @Test func headerQueryAndFormBodyEachWork() async throws {
         try await TestServer.with { server in

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import WireClient
 
-@Suite("Webhook and integration APIs (spec §8.1, §8.2)", .timeLimit(.minutes(1)))
+@Suite("Webhook and integration APIs", .timeLimit(.minutes(1)))
 struct WebhookAPITests {
     @Test func theLegacyAPICreatesListsShowsAndDeletes() async throws {
         try await TestServer.with(configure: WebhookTesting.configure) { server in

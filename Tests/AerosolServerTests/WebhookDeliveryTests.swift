@@ -4,7 +4,7 @@ import Testing
 import Webhooks
 import WireClient
 
-@Suite("Webhook deliveries on the wire (spec §8.3–§8.5)", .timeLimit(.minutes(1)))
+@Suite("Webhook deliveries on the wire", .timeLimit(.minutes(1)))
 struct WebhookDeliveryTests {
     @Test func anAPIPublishArrivesAsTheOriginalSendsIt() async throws {
         try await WebhookReceiver.with { receiver in

@@ -283,7 +283,25 @@ const clipped = (element) => {
 const out = [...document.querySelectorAll("body *")].filter((element) => right(element) > width + 0.5 && !clipped(element));
 const wide = out.filter((element) => !out.some((other) => other !== element && element.contains(other)))
   .map((element) => element.outerHTML.slice(0, 120));
-return {unnamed, overflow: document.documentElement.scrollWidth - width, wide};
+// Boxes that scroll or clip sideways and hide part of what they hold (an ID cut with an ellipsis
+// is meant to be: its whole value is in its title and its text; a text field scrolls its text).
+const hidden = [...document.querySelectorAll("body *")].filter((element) => {
+  // Text fields scroll their own text by design.
+  if (element.matches(".id, input, textarea, select, canvas") || element.clientWidth <= 1) return false;
+  const overflow = getComputedStyle(element).overflowX;
+  return overflow !== "visible" && element.scrollWidth > element.clientWidth + 1;
+}).map((element) => element.outerHTML.slice(0, 120));
+// Things that must stay on one line: IDs and times (a wrapped time reads "2:45:57 / AM").
+const lines = (element) => {
+  // The line boxes of its text, not its own box (a table cell is as tall as its row).
+  const range = document.createRange();
+  range.selectNodeContents(element);
+  return new Set([...range.getClientRects()].filter((rect) => rect.width > 0).map((rect) => Math.round(rect.top))).size;
+};
+const wrapped = [...document.querySelectorAll(".id, time.when, td.time")]
+  .filter((element) => element.getClientRects().length > 0 && lines(element) > 1)
+  .map((element) => element.outerHTML.slice(0, 120));
+return {unnamed, overflow: document.documentElement.scrollWidth - width, wide, hidden, wrapped};
 """
 
 
@@ -356,6 +374,10 @@ class ConsoleTestCase(unittest.TestCase):
             found = self.driver.execute_script(PAGE_CHECKS)
             self.assertEqual(found["unnamed"], [], f"{name}: form controls without a label")
             self.assertLessEqual(found["overflow"], 0, f"{name}: the page scrolls sideways at {width} px: {found['wide']}")
+            self.assertEqual(found["wrapped"], [], f"{name}: IDs or times wrap at {width} px")
+            if mobile:
+                # At phone width nothing is cut off sideways: tables become cards, not scrollers.
+                self.assertEqual(found["hidden"], [], f"{name}: content cut off sideways at {width} px")
             shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
             with open(os.path.join(SCREENSHOTS, f"{name}-{label}.png"), "wb") as file:
                 file.write(base64.b64decode(shot["data"]))
@@ -514,6 +536,8 @@ class IntegrationTests(ConsoleTestCase):
         self.open("/console/integrations")
         self.visible("#integration-form")
         self.check_page("integrations")
+        # A new webhook has no secret to keep.
+        self.assertIn("empty: requests are not signed", self.find("label[for=f-secret]").text)
 
         form = self.find("#integration-form")
         self.find('[name="name"]', form).send_keys("Browser test hook")
@@ -680,13 +704,44 @@ class ProductAndTokenTests(ConsoleTestCase):
 
         self.find("#device-ids").send_keys("not-a-device")
         self.find("#add-devices button[type=submit]").click()
-        message = self.find("#add-devices .form-error")
+        message = self.find("#add-devices .result")
         self.wait_until(lambda: "not device IDs: not-a-device" in message.text, "the add result never showed")
+
+        # A device added: the list is reloaded with it, and the result is still there to read.
+        device = secrets.token_hex(12)
+        self.find("#device-ids").clear()
+        self.find("#device-ids").send_keys(device)
+        self.find("#add-devices button[type=submit]").click()
+        self.wait_until(
+            lambda: any(device in row.text for row in self.find_all("#product-devices tbody tr")),
+            "the added device never showed in the list",
+        )
+        self.assertEqual(self.find("#add-devices .result").text, "added 1")
+        id_cell = self.find(f"#product-devices code.id[title='{device}']")
+        self.assertEqual(id_cell.get_attribute("textContent"), device)
         self.check_page("product")
 
         # Product events show on its stream.
         self.api.call("POST", f"/v1/products/{slug}/events", {"name": "fleet-event", "data": "1"})
         self.wait_until(lambda: self.row_names("fleet-event"), "the product event never showed")
+
+    def test_an_expired_token_is_marked(self):
+        status, grant = http(
+            "POST", server.base + "/oauth/token",
+            {"grant_type": "password", "username": self.email, "password": PASSWORD, "expires_in": "1"},
+            auth="particle:particle",
+        )
+        self.assertEqual(status, 200)
+        short = grant["access_token"][:8]
+        self.sign_in()
+
+        def marked():
+            self.open("/console/tokens")
+            rows = [row for row in self.find_all("#token-list tbody tr") if short in row.text]
+            return rows and "expired" in rows[0].get_attribute("class").split()
+        # It expires a second after it was made.
+        self.wait_until(marked, "the expired token is not marked")
+        self.check_page("tokens-expired")
 
     def test_create_and_revoke_a_token(self):
         self.sign_in()

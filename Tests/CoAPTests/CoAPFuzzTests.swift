@@ -2,12 +2,12 @@ import CoAP
 import Testing
 
 /// Seeded random and mutated input for the decoder (issue 3, "bad input"): it must never trap,
-/// must reject exactly what RFC 7252 and spec §5.2 forbid, and whatever it accepts must
+/// must reject exactly what RFC 7252 and the device protocol forbid, and whatever it accepts must
 /// re-encode to the same message. `CoAPMessage(decoding:)` throws `CoAPError` only (typed
 /// throws), so "errors are the module's error type" holds by construction; the tests pin down
 /// which error.
 @Suite struct CoAPFuzzTests {
-    /// Valid messages of the device protocol, and the option-length edges of §5.2.
+    /// Valid messages of the device protocol, and the option-length edges.
     static let corpus: [[UInt8]] = {
         var messages: [[UInt8]] = [
             hex("50 02 f6 05 b1 68 ff 00 03 ff ff 00 36 00 03 00 00 13 8a 03 c0 00 a0 00 00 02 00"),  // Hello

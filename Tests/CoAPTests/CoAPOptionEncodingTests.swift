@@ -30,7 +30,7 @@ import Testing
         )
     }
 
-    /// The §5.2 regression: lengths 13 and 14 are never bare nibbles.
+    /// The option-length regression: lengths 13 and 14 are never bare nibbles.
     @Test(arguments: [0, 1, 12, 13, 14, 15, 268, 269, 270, 300, 1024, 65804])
     func lengthBoundaries(length: Int) throws {
         let value = (0..<length).map { UInt8(truncatingIfNeeded: $0) }

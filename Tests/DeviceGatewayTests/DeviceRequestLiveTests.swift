@@ -8,7 +8,7 @@ import Foundation
 import Synchronization
 import Testing
 
-@Suite("Variables, functions, signal and subscriptions over REST, live (cloud-api §7.3–§7.6)", .timeLimit(.minutes(1)))
+@Suite("Variables, functions, signal and subscriptions over REST, live", .timeLimit(.minutes(1)))
 struct DeviceRequestLiveTests {
     static let application = SimulatedApplication(
         variables: [

@@ -4,7 +4,7 @@ import DeviceGateway
 import DeviceProtocol
 import Testing
 
-@Suite("DeviceSession: the cloud's requests, Describe and subscriptions (§7.1–§7.5, §7.7, §7.8)")
+@Suite("DeviceSession: the cloud's requests, Describe and subscriptions")
 struct DeviceSessionRequestTests {
     static func bytes(_ message: CoAPMessage) throws -> [UInt8] { try message.encoded() }
 
@@ -15,7 +15,7 @@ struct DeviceSessionRequestTests {
     }
 
     @Test func requestsMatchTheSpecVectorsByteForByte() throws {
-        // §7.1, §7.2, §7.3, §7.8 with the spec's message IDs and tokens.
+        // Describe, variable, function and signal with the protocol's message IDs and tokens.
         #expect(
             try Self.bytes(DeviceRequest.describe(flags: 0x02).message(messageID: 0x1002, token: 0x07))
                 == [0x41, 0x01, 0x10, 0x02, 0x07, 0xb1, 0x64, 0x41, 0x02]
@@ -30,11 +30,11 @@ struct DeviceSessionRequestTests {
         )
         let signal = try Self.bytes(DeviceRequest.signal(true).message(messageID: 0x1005, token: 0x0a))
         #expect(signal == [0x41, 0x03, 0x10, 0x05, 0x0a, 0xb1, 0x73, 0x41, 0x01])
-        // Device OS reads the flag at offset 8 (§5.3).
+        // Device OS reads the flag at offset 8.
         #expect(DeviceMessageKind(classifying: signal) == .signalStart)
         let stop = try Self.bytes(DeviceRequest.signal(false).message(messageID: 0x1006, token: 0x0b))
         #expect(DeviceMessageKind(classifying: stop) == .signalStop)
-        // A variable name of 13 bytes needs the 13-extension of the option length (§5.2).
+        // A variable name of 13 bytes needs the 13-extension of the option length.
         let long = try Self.bytes(DeviceRequest.variable("temperature_1").message(messageID: 1, token: 1))
         #expect(Array(long[6...8]) == [0x76, 0x0d, 0x00])
     }
@@ -46,7 +46,7 @@ struct DeviceSessionRequestTests {
         // The empty ACK: nothing to report yet.
         let ack = CoAPMessage(type: .acknowledgement, code: .empty, messageID: request.messageID)
         #expect(session.receive(try ack.encoded(), at: .now).isEmpty)
-        // Then NON 2.05 with the token and the double 21.5 little-endian (§7.2).
+        // Then NON 2.05 with the token and the double 21.5 little-endian.
         let value: [UInt8] = [0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x35, 0x40]
         let answer = CoAPMessage(
             type: .nonConfirmable,
@@ -221,7 +221,7 @@ struct DeviceSessionRequestTests {
                 .described(try Describe(json: json), document: json),
             ]
         )
-        // The spec's subscribe vector for `srv/` (§7.5) and a `u` subscription.
+        // The spec's subscribe vector for `srv/` and a `u` subscription.
         let subscribe: [UInt8] = [0x40, 0x01, 0x93, 0x53, 0xb1, 0x65, 0x04, 0x73, 0x72, 0x76, 0x2f]
         #expect(
             session.receive(subscribe, at: .now) == [
@@ -250,7 +250,7 @@ struct DeviceSessionRequestTests {
         var session = DeviceSessionTests.established()
         guard let message = session.delivery(of: "srv/ping", data: "1") else { throw TestFailure("no delivery") }
         let bytes = try message.encoded()
-        // `50 02 mid b1 65 <name> ff <data>` (§7.5).
+        // `50 02 mid b1 65 <name> ff <data>`.
         #expect(Array(bytes[0...1]) == [0x50, 0x02])
         #expect(Array(bytes[4...5]) == [0xb1, 0x65])
         #expect(message.uriPath == ["e", "srv/ping"])

@@ -20,7 +20,7 @@ import Testing
         #expect(f1 == hex(Fixtures.f1Hex))
         #expect(f2 == hex(Fixtures.f2Hex))
         #expect(f3 == hex(Fixtures.f3Hex))
-        // Frame sizes of §4.
+        // Frame sizes of the channel.
         #expect(Array(f1.prefix(2)) == [0x00, 0x20])
         #expect(Array(f2.prefix(2)) == [0x00, 0x10])
         #expect(Array(f3.prefix(2)) == [0x00, 0x20])

@@ -140,7 +140,7 @@ def leb128(n: int) -> bytes:
 
 def goodbye_payload(cloud_reason: Optional[int] = None, reset_reason: Optional[int] = None,
                     sleep_duration: Optional[int] = None, network_reason: Optional[int] = None) -> bytes:
-    """Goodbye payload (UDP spec §7.6): flags varint, then cloud reason, reset reason, sleep seconds,
+    """Goodbye payload: flags varint, then cloud reason, reset reason, sleep seconds,
     network reason, each present only if its flag bit (0, 1, 2, 3) is set."""
     flags = 0
     body = b""
@@ -160,7 +160,7 @@ class HandshakeError(PeerError):
 
 
 # ----------------------------------------------------------------------------------------------
-# Keys (UDP spec §2)
+# Keys
 # ----------------------------------------------------------------------------------------------
 
 SPKI_P256_HEADER = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200")
@@ -214,7 +214,7 @@ def _der_prefix(data: bytes) -> bytes:
 
 
 def parse_server_key_blob(blob: bytes) -> dict:
-    """The 320-byte UDP server key blob (UDP spec §2.2): SPKI at 0, 0xFF fill, address TLV at 192,
+    """The 320-byte UDP server key blob: SPKI at 0, 0xFF fill, address TLV at 192,
     port (big-endian) at 258."""
     if len(blob) < SERVER_BLOB_ADDRESS_OFFSET:
         raise PeerError("server key blob too short")
@@ -233,7 +233,7 @@ def parse_server_key_blob(blob: bytes) -> dict:
 
 
 def make_server_key_blob(spki: bytes, host: Optional[str] = None, port: Optional[int] = None) -> bytes:
-    """Build the 320-byte blob of UDP spec §2.2 (what `particle keys server` writes for UDP platforms)."""
+    """Build the 320-byte UDP server key blob (what `particle keys server` writes for UDP platforms)."""
     blob = bytearray(b"\xff" * SERVER_BLOB_SIZE)
     blob[: len(spki)] = spki
     if host is not None:
@@ -263,12 +263,12 @@ def load_server_key(path: str) -> tuple[ec.EllipticCurvePublicKey, bytes]:
 
 
 # ----------------------------------------------------------------------------------------------
-# TLS 1.2 key schedule (UDP spec §4.6): PRF = P_SHA256, no extended master secret
+# TLS 1.2 key schedule: PRF = P_SHA256, no extended master secret
 # ----------------------------------------------------------------------------------------------
 
 
 def prf(secret: bytes, label: bytes, seed: bytes, length: int) -> bytes:
-    """TLS 1.2 PRF (RFC 5246 §5) with HMAC-SHA256."""
+    """TLS 1.2 PRF (RFC 5246) with HMAC-SHA256."""
     seed = label + seed
     out = b""
     a = seed
@@ -301,7 +301,7 @@ def finished_verify_data(master: bytes, label: bytes, transcript: bytes) -> byte
 
 
 # ----------------------------------------------------------------------------------------------
-# Records (UDP spec §5)
+# Records
 # ----------------------------------------------------------------------------------------------
 
 CT_CCS, CT_ALERT, CT_HANDSHAKE, CT_APP, CT_CID = 20, 21, 22, 23, 25
@@ -329,8 +329,8 @@ def parse_inner_plaintext(inner: bytes) -> tuple[int, bytes]:
 
 def seal_cid_record(key: bytes, iv: bytes, epoch: int, seq: int, cid: bytes, content_type: int,
                     content: bytes, first_byte: int = CT_CID) -> bytes:
-    """Device → server CID record (§5.1): AAD is draft-05's epoch‖seq‖0x19‖fefd‖cid‖cid_len‖len(inner),
-    always computed with 0x19 even when the first byte is rewritten to 253 (§6.2)."""
+    """Device → server CID record: AAD is draft-05's epoch‖seq‖0x19‖fefd‖cid‖cid_len‖len(inner),
+    always computed with 0x19 even when the first byte is rewritten to 253."""
     inner = inner_plaintext(content, content_type)
     es = u16(epoch) + u48(seq)
     aad = es + bytes([CT_CID]) + DTLS_1_2 + cid + bytes([len(cid)]) + u16(len(inner))
@@ -340,7 +340,7 @@ def seal_cid_record(key: bytes, iv: bytes, epoch: int, seq: int, cid: bytes, con
 
 def seal_plain_record(key: bytes, iv: bytes, epoch: int, seq: int, content_type: int, content: bytes,
                       first_byte: Optional[int] = None) -> bytes:
-    """Ordinary DTLS 1.2 AEAD record (§5.2), AAD = epoch‖seq‖type‖fefd‖len(plaintext)."""
+    """Ordinary DTLS 1.2 AEAD record, AAD = epoch‖seq‖type‖fefd‖len(plaintext)."""
     es = u16(epoch) + u48(seq)
     aad = es + bytes([content_type]) + DTLS_1_2 + u16(len(content))
     ct = ccm(key).encrypt(iv + es, content, aad)
@@ -376,7 +376,7 @@ class Record:
 
 
 def parse_records(datagram: bytes, cid_len: int = 0) -> list[Record]:
-    """Split a datagram into records (several may share one datagram, §3). Records of type 25/253 carry a
+    """Split a datagram into records (several may share one datagram). Records of type 25/253 carry a
     CID of `cid_len` bytes (the device's own CID length is 0, so server records never have one)."""
     out = []
     i = 0
@@ -402,7 +402,7 @@ def parse_records(datagram: bytes, cid_len: int = 0) -> list[Record]:
 
 class ReplayWindow:
     """64-record anti-replay window as mbedTLS keeps it (`in_window_top`, `in_window`); the device
-    persists it with the session since 3.1.0 (§5.5)."""
+    persists it with the session since 3.1.0."""
 
     def __init__(self, top: int = 0, bits: int = 0):
         self.top = top
@@ -425,9 +425,9 @@ class ReplayWindow:
 
 @dataclass
 class Session:
-    """What the device keeps in retained RAM for resumption (UDP spec §6.1): master secret and randoms
+    """What the device keeps in retained RAM for resumption: master secret and randoms
     (keys are re-derived), CID, outgoing counter, incoming replay window, use counter, CoAP message id,
-    and the app-state descriptor cached on ACKs (§6.4)."""
+    and the app-state descriptor cached on ACKs."""
     master_secret: bytes
     client_random: bytes
     server_random: bytes
@@ -463,7 +463,7 @@ class Session:
 
 
 class RecordLayer:
-    """Epoch-1 record protection for the device (UDP spec §5, §6.2).
+    """Epoch-1 record protection for the device.
 
     Outgoing: CID records (type 25, draft-05 AAD, inner plaintext padded to 16) when the server issued a CID,
     else plain type-23 records (pre-3.1 devices). While `move_session` is set (a resumed session that has not
@@ -513,7 +513,7 @@ class RecordLayer:
 
 
 # ----------------------------------------------------------------------------------------------
-# DTLS 1.2 handshake (UDP spec §4)
+# DTLS 1.2 handshake
 # ----------------------------------------------------------------------------------------------
 
 HS_HELLO_REQUEST, HS_CLIENT_HELLO, HS_SERVER_HELLO, HS_HELLO_VERIFY = 0, 1, 2, 3
@@ -537,7 +537,7 @@ def handshake_message(msg_type: int, msg_seq: int, body: bytes) -> bytes:
 
 
 def client_hello_body(client_random: bytes, cookie: bytes = b"", offer_cid: bool = True) -> bytes:
-    """ClientHello body byte for byte as in UDP spec §4.2 (91 bytes without cookie, 86 before 3.1.0)."""
+    """ClientHello body byte for byte as Device OS sends it (91 bytes without cookie, 86 before 3.1.0)."""
     ext = EXT_SIGNATURE_ALGORITHMS + EXT_SUPPORTED_GROUPS + EXT_EC_POINT_FORMATS
     if offer_cid:
         ext += EXT_CONNECTION_ID
@@ -559,19 +559,19 @@ def _raw_point(public_key: ec.EllipticCurvePublicKey) -> bytes:
 
 
 class DTLSClient:
-    """The device's DTLS 1.2 client handshake (UDP spec §4).
+    """The device's DTLS 1.2 client handshake.
 
     * Offers only TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 (+ renegotiation SCSV), secp256r1, raw public keys,
-      and (≥ 3.1.0) the draft connection-ID extension 254 with own CID length 0 (§4.1, §4.2).
+      and (≥ 3.1.0) the draft connection-ID extension 254 with own CID length 0.
     * Answers a HelloVerifyRequest by repeating the ClientHello with the cookie (message_seq 1); the first
-      ClientHello and the HelloVerifyRequest stay out of the Finished transcript (§4.3).
+      ClientHello and the HelloVerifyRequest stay out of the Finished transcript.
     * Refuses a server Certificate message: after ServerHello the next message must be ServerKeyExchange,
-      whose ECDSA signature is verified against the server key from the key blob (§4.4).
+      whose ECDSA signature is verified against the server key from the key blob.
     * Presents its key only if the server sent CertificateRequest: Certificate (RPK SPKI),
-      ClientKeyExchange, CertificateVerify, ChangeCipherSpec, then Finished as a CID record (§4.5).
-    * Retransmits its last flight after 3 s, doubling, and gives up after the 24 s step (§4.1, §4.9);
+      ClientKeyExchange, CertificateVerify, ChangeCipherSpec, then Finished as a CID record.
+    * Retransmits its last flight after 3 s, doubling, and gives up after the 24 s step;
       `timer_scale` shortens every timer for tests.
-    * Aborts after a completed handshake if the server did not issue an 8-byte CID (Device OS ≥ 3.1, §4.7).
+    * Aborts after a completed handshake if the server did not issue an 8-byte CID (Device OS ≥ 3.1).
     """
 
     def __init__(self, sock: socket.socket, device_key: ec.EllipticCurvePrivateKey,
@@ -690,7 +690,7 @@ class DTLSClient:
                     self.ready.append(("alert", plain[0], plain[1]))
             elif rec.content_type == CT_CID:
                 self.log(type="violation", detail="server sent a CID record; the device's own CID is empty "
-                         "and it ignores such records (UDP spec §5.2)")
+                         "and it ignores such records")
             else:
                 self.log(type="dtls_drop", reason=f"record type {rec.content_type} epoch {rec.epoch} ignored")
 
@@ -708,7 +708,7 @@ class DTLSClient:
                 self.log(type="dtls_drop", reason="malformed handshake fragment")
                 return
             if msg_seq < self.next_in_seq:
-                # The server repeated an old flight: our last flight was lost, send it again (RFC 6347 §4.2.4).
+                # The server repeated an old flight: our last flight was lost, send it again (RFC 6347).
                 if self.expect_finished and self.flight:
                     self._send_flight(new=False)
                 continue
@@ -750,7 +750,7 @@ class DTLSClient:
 
         msg_type, body, raw = self._expect_hs()
         if msg_type == HS_HELLO_VERIFY:
-            # §4.3: server_version (fe ff or fe fd) ‖ cookie_len ‖ cookie.
+            # server_version (fe ff or fe fd) ‖ cookie_len ‖ cookie.
             if len(body) < 3 or body[:2] not in (b"\xfe\xff", b"\xfe\xfd") or len(body) != 3 + body[2]:
                 self._fail("malformed HelloVerifyRequest", ALERT_ILLEGAL_PARAMETER)
             cookie = body[3:]
@@ -793,7 +793,7 @@ class DTLSClient:
         transcript.append(raw)
         if not cert_requested:
             self.log(type="violation", detail="server sent no CertificateRequest: the device does not present "
-                     "its key (UDP spec §4.5)")
+                     "its key")
 
         # Key agreement and keys.
         eph = ec.generate_private_key(ec.SECP256R1())
@@ -854,14 +854,14 @@ class DTLSClient:
             self._fail(f"unexpected handshake message {item[1]} while waiting for Finished",
                        ALERT_UNEXPECTED_MESSAGE)
 
-        # §4.7: Device OS ≥ 3.1 refuses to go on without an 8-byte CID ("Unable to get connection ID").
+        # Device OS ≥ 3.1 refuses to go on without an 8-byte CID ("Unable to get connection ID").
         if self.require_cid and (cid is None or len(cid) != 8):
             raise HandshakeError("Unable to get connection ID: the server did not issue an 8-byte CID "
                                  f"(got {'none' if cid is None else len(cid)})")
         return HandshakeResult(session, self.records, hello_verify, cert_requested)
 
     def _parse_server_hello(self, body: bytes) -> tuple[bytes, Optional[bytes]]:
-        """ServerHello checks (§4.4): DTLS 1.2, our suite, null compression; cert-type extensions of one byte
+        """ServerHello checks: DTLS 1.2, our suite, null compression; cert-type extensions of one byte
         each with RawPublicKey; CID extension only if offered (an unsolicited one is handshake_failure)."""
         try:
             if body[:2] != DTLS_1_2:
@@ -915,7 +915,7 @@ class DTLSClient:
         return server_random, cid
 
     def _verify_server_key_exchange(self, body: bytes, server_random: bytes) -> bytes:
-        """§4.4: ServerECDHParams (named_curve secp256r1) and an ECDSA-SHA256 signature over
+        """ServerECDHParams (named_curve secp256r1) and an ECDSA-SHA256 signature over
         client_random ‖ server_random ‖ params with the server's long-term key (the only server
         authentication)."""
         if len(body) < 4 or body[0] != 3 or body[1:3] != b"\x00\x17":
@@ -957,7 +957,7 @@ def _flight_name(ct: int, payload: bytes) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
-# CoAP (TCP spec §5; UDP spec §7)
+# CoAP
 # ----------------------------------------------------------------------------------------------
 
 CON, NON, ACK, RST = 0, 1, 2, 3
@@ -968,7 +968,7 @@ BAD_REQUEST, NOT_FOUND, INTERNAL_ERROR, SERVICE_UNAVAILABLE = 0x80, 0x84, 0xA0, 
 
 OPT_URI_PATH, OPT_CONTENT_FORMAT, OPT_MAX_AGE, OPT_URI_QUERY = 11, 12, 14, 15
 OPT_BLOCK2, OPT_BLOCK1, OPT_NO_RESPONSE = 23, 27, 258
-# OTA v3 options (device-ota.md §4.1)
+# OTA v3 options
 OPT_CHUNK_INDEX, OPT_WINDOW_SIZE, OPT_FILE_SIZE, OPT_FILE_SHA256 = 2049, 2053, 2057, 2061
 OPT_CHUNK_SIZE, OPT_DISCARD_DATA, OPT_CANCEL_UPDATE, OPT_MODULE_FUNCTION = 2065, 2069, 2073, 2077
 
@@ -979,7 +979,7 @@ def code_str(code: int) -> str:
 
 def _opt_nibble(n: int) -> tuple[int, bytes]:
     """Option delta/length nibble with its extension: 0–12 literal, 13 → one byte (n − 13),
-    14 → two bytes (n − 269). A length of 13 or 14 is never a bare nibble (the TCP spec §5.2 pitfall)."""
+    14 → two bytes (n − 269). A length of 13 or 14 is never a bare nibble (a classic pitfall)."""
     if n < 13:
         return n, b""
     if n < 269:
@@ -1084,7 +1084,7 @@ def empty_ack(mid: int) -> CoAPMessage:
     return CoAPMessage(ACK, EMPTY, mid)
 
 
-# Variable types (TCP spec §7.2): code and value encoding.
+# Variable types: code and value encoding.
 VAR_TYPES = {"bool": 1, "int": 2, "int32": 2, "string": 4, "double": 9}
 
 
@@ -1101,7 +1101,7 @@ def encode_variable(kind: str, value: Any) -> bytes:
 
 
 # ----------------------------------------------------------------------------------------------
-# Minimal protobuf writer for the system Describe since Device OS 5.5.0 (UDP spec §7.5)
+# Minimal protobuf writer for the system Describe since Device OS 5.5.0
 # ----------------------------------------------------------------------------------------------
 
 
@@ -1120,14 +1120,14 @@ LETTER_MODULE_FUNCTIONS = {v: k for k, v in MODULE_FUNCTION_LETTERS.items()}
 
 
 # ----------------------------------------------------------------------------------------------
-# Firmware modules (device-ota.md §2) and the device's own description
+# Firmware modules and the device's own description
 # ----------------------------------------------------------------------------------------------
 
 
 @dataclass
 class FirmwareModule:
-    """One module as the system Describe lists it (TCP spec §7.1 JSON keys; UDP spec §7.5 protobuf)."""
-    function: int                 # module function (device-ota.md §2.1): 2 bootloader, 4 system part, 5 user part…
+    """One module as the system Describe lists it (JSON keys over TCP; protobuf over UDP)."""
+    function: int                 # module function: 2 bootloader, 4 system part, 5 user part…
     index: int
     version: int
     sha256: bytes
@@ -1158,7 +1158,7 @@ class FirmwareModule:
 
 
 def inspect_module(data: bytes, platform_id: Optional[int] = None) -> dict:
-    """Validate a received firmware module as device-ota.md §2.1–§2.3 describes it: prefix (at 0, 0x200, 0x184,
+    """Validate a received firmware module as Device OS lays it out: prefix (at 0, 0x200, 0x184,
     0xC0 or 0x10C), `end − start + 4 == length`, CRC-32 (big-endian, over all but the last 4 bytes),
     SHA-256 over [0, len − 38) against the suffix, platform ID. Returns a report with `ok`, `code` (system
     error) and the module's identity."""
@@ -1214,7 +1214,7 @@ def inspect_module(data: bytes, platform_id: Optional[int] = None) -> dict:
 def build_test_module(platform_id: int = 12, body: bytes = b"\xaa" * 16, function: int = 5, index: int = 1,
                       module_version: int = 6, dependency: tuple = (4, 1, 5800), start: int = 0x000B4000,
                       product_id: Optional[int] = None, product_version: int = 3) -> bytes:
-    """Build a module in the layout of device-ota.md §2.1 (the §2.4 vector with the defaults)."""
+    """Build a module in the layout of the OTA notes (the vector with the defaults)."""
     total = 24 + len(body) + 40 + 4
     prefix = struct.pack("<IIBBHHBB", start, start + total - 4, 0, 0, module_version, platform_id, function, index)
     prefix += bytes([dependency[0], dependency[1]]) + struct.pack("<H", dependency[2]) + b"\x00" * 4
@@ -1226,8 +1226,8 @@ def build_test_module(platform_id: int = 12, body: bytes = b"\xaa" * 16, functio
 
 @dataclass
 class DeviceProfile:
-    """Static identity and capabilities: the Hello fields (UDP spec §7.3), Device OS generation switches
-    (version matrix §1), the Describe contents."""
+    """Static identity and capabilities: the Hello fields, Device OS generation switches,
+    the Describe contents."""
     device_id: bytes
     platform_id: int = 12
     product_id: Optional[int] = None
@@ -1270,7 +1270,7 @@ class DeviceProfile:
 
 
 # ----------------------------------------------------------------------------------------------
-# The device: CoAP over DTLS (UDP spec §6, §7)
+# The device: CoAP over DTLS
 # ----------------------------------------------------------------------------------------------
 
 DROP = object()        # handler result: do not answer at all (no ACK), as if the message was never received
@@ -1314,12 +1314,12 @@ class Outstanding:
 class CoAPDevice:
     """A Particle device's cloud connection over DTLS.
 
-    Connection (§6, §7.7): full handshake or resumption from retained session state (no datagram exchanged,
+    Connection: full handshake or resumption from retained session state (no datagram exchanged,
     `use_counter` < 3, records marked 253 until the first received record); then a CON Hello (and the full
     start-up sequence) on a full handshake or when the app-state descriptor changed, else one CON ping plus the
-    update-flag events (§6.4).
+    update-flag events.
 
-    Reliability (§7.2): every device CON is retransmitted after 4 s × 2ⁿ × [1, 1.5), at most 3 times; the final
+    Reliability: every device CON is retransmitted after 4 s × 2ⁿ × [1, 1.5), at most 3 times; the final
     timeout drops the connection *and discards the session*. Server CONs are ACKed and de-duplicated by message
     ID for 45 s (the cached reply is re-sent, the request not re-processed). While the Hello is unacknowledged,
     server CONs are dropped. Any RST discards the session.
@@ -1402,7 +1402,7 @@ class CoAPDevice:
         ]
 
     def system_describe(self) -> tuple[bytes, bool]:
-        """System Describe payload: protobuf SystemDescribe (Content-Format 42) or the JSON of TCP spec §7.1."""
+        """System Describe payload: protobuf SystemDescribe (Content-Format 42) or the JSON that TCP devices send."""
         if self.profile.describe_format == "protobuf":
             return b"".join(_pb_field(1, m.protobuf()) for m in self.modules), True
         doc = {"p": self.profile.platform_id, "m": [m.json() for m in self.modules]}
@@ -1426,7 +1426,7 @@ class CoAPDevice:
         return self.profile.flags | (0x01 if self.ota_success_flag else 0)
 
     def hello_payload(self) -> bytes:
-        """Hello payload (§7.3): ≥ 3.0.0 the 32-byte layout; before, 22 bytes with a 1-byte flags field."""
+        """Hello payload: ≥ 3.0.0 the 32-byte layout; before, 22 bytes with a 1-byte flags field."""
         p = self.profile
         if p.device_os >= (3, 0, 0):
             return (struct.pack(">HHHHBB", p.product_id, p.product_version, self.hello_flags(), p.platform_id, 0,
@@ -1436,7 +1436,7 @@ class CoAPDevice:
                            len(p.device_id)) + p.device_id
 
     def hello_state(self) -> dict:
-        """The Hello-related part of the AppStateDescriptor (§6.4: flags 0x08–0x80)."""
+        """The Hello-related part of the AppStateDescriptor (flags 0x08–0x80)."""
         p = self.profile
         return {"protocol_flags": self.hello_flags(), "system_version": p.system_version,
                 "max_message_size": p.max_message_size, "max_binary_size": p.max_binary_size,
@@ -1502,7 +1502,7 @@ class CoAPDevice:
 
     def open_socket(self) -> None:
         """A new UDP socket (new ephemeral source port), connect()ed so that only the server's address and
-        port are accepted (§3)."""
+        port are accepted."""
         self.close_socket()
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind((self.bind_host or ("127.0.0.1" if self.server_addr[0].startswith("127.") else ""), 0))
@@ -1536,7 +1536,7 @@ class CoAPDevice:
 
     def _on_datagram(self, data: bytes) -> None:
         if len(data) <= 1:
-            # "ignore 0 and 1 byte UDP packets which are used to keep alive the connection" (§3)
+            # "ignore 0 and 1 byte UDP packets which are used to keep alive the connection"
             if self.trace:
                 self.emit("keepalive_byte", hex=data.hex())
             return
@@ -1544,7 +1544,7 @@ class CoAPDevice:
             return
         for rec in parse_records(data):
             if rec.content_type in (CT_CID, CT_RESUME):
-                self.violation("server sent a CID record; the device's own CID is empty and it ignores them (§5.2)")
+                self.violation("server sent a CID record; the device's own CID is empty and it ignores them")
                 continue
             if rec.epoch == 0:
                 if self.trace:
@@ -1564,7 +1564,7 @@ class CoAPDevice:
                 self.emit("resume_confirmed")
             self.save_session()
             if len(plain) > self.profile.max_message_size:
-                # "bad message length": mbedtls_ssl_read fails and the device resets its session (§5.4).
+                # "bad message length": mbedtls_ssl_read fails and the device resets its session.
                 self.violation("record larger than the max message size from Hello", size=len(plain),
                                max=self.profile.max_message_size)
                 self.discard_session("record exceeds the max message size")
@@ -1671,7 +1671,7 @@ class CoAPDevice:
             self._on_ack(msg, raw)
             return
         if msg.type == RST:
-            # CoAPMessageStore::receive: "Received RST message; discarding session" (§6.5, §7.2).
+            # CoAPMessageStore::receive: "Received RST message; discarding session".
             self.emit("rst", mid=msg.mid)
             self.discard_session("Received RST message")
             return
@@ -1680,7 +1680,7 @@ class CoAPDevice:
             return
         if msg.type == CON:
             if self.hello_pending:
-                self.emit("dropped", reason="server CON while the Hello is not yet acknowledged (§7.1)",
+                self.emit("dropped", reason="server CON while the Hello is not yet acknowledged",
                           mid=msg.mid)
                 return
             if self.ignore_server_cons > 0:
@@ -1737,7 +1737,7 @@ class CoAPDevice:
             self._finish(o, msg)
             return
         if msg.code == CONTENT:
-            self.violation("unsolicited 2.05: the device treats every 2.05 as a time response (TCP spec §5.3)")
+            self.violation("unsolicited 2.05: the device treats every 2.05 as a time response")
         else:
             self.violation(f"unexpected response {code_str(msg.code)} with no matching request", mid=msg.mid)
 
@@ -1801,7 +1801,7 @@ class CoAPDevice:
 
     def _separate(self, code: int, token: bytes, payload: bytes, kind: str, options: Optional[list] = None,
                   on_ack: Optional[Callable[[CoAPMessage], None]] = None) -> Callable[[], None]:
-        """A separate response: CON over UDP (§7.1), retransmitted like any device CON."""
+        """A separate response: CON over UDP, retransmitted like any device CON."""
         def send() -> None:
             if self.connected:
                 self.send_con(CoAPMessage(CON, code, self.new_mid(), token, options or [], payload), kind, on_ack)
@@ -1870,7 +1870,7 @@ class CoAPDevice:
     # -- connection lifecycle ------------------------------------------------------------------------
 
     def connect(self, resume: str = "auto", fallback: bool = True, server: Optional[tuple[str, int]] = None) -> dict:
-        """Connect as Device OS does (§6.2, §7.7). `resume`: "auto" (resume a usable session, else handshake),
+        """Connect as Device OS does. `resume`: "auto" (resume a usable session, else handshake),
         "never" (always handshake), "require" (fail if no usable session). With `fallback`, a resumed session
         that the server does not answer (CoAP timeout → session discarded) is followed by a full handshake."""
         if self.connected:
@@ -1897,7 +1897,7 @@ class CoAPDevice:
         return result
 
     def usable_session(self) -> Optional[str]:
-        """Why the retained session cannot be resumed, or None if it can (§6.2 `SessionPersist::restore`)."""
+        """Why the retained session cannot be resumed, or None if it can (`SessionPersist::restore`)."""
         s = self.session
         if s is None:
             return "no session"
@@ -1994,7 +1994,7 @@ class CoAPDevice:
         return True
 
     def _startup_full(self) -> list[Outstanding]:
-        """§7.3 / §7.7 order of issue after a Hello: system Describe, claim code, time, last_reset,
+        """order of issue after a Hello: system Describe, claim code, time, last_reset,
         update flags, application Describe, subscriptions."""
         batch = [self.push_describe(1)]
         if self.claim_code:
@@ -2006,7 +2006,7 @@ class CoAPDevice:
         return [o for o in batch if o is not None]
 
     def _startup_resumed(self) -> list[Outstanding]:
-        """§6.4 "Equal": update flags (+ last_reset after a reset), time only if the clock is not set, and the
+        """"Equal": update flags (+ last_reset after a reset), time only if the clock is not set, and the
         application Describe / subscriptions only if their CRCs differ from what the server ACKed."""
         batch = self._reset_and_update_flag_events()
         if not self.time_synced:
@@ -2058,7 +2058,7 @@ class CoAPDevice:
         self.emit("session_discarded", reason=reason)
         self.disconnect(reason, keep_session=False)
 
-    # -- keep-alive (§7.4) -------------------------------------------------------------------------
+    # -- keep-alive -------------------------------------------------------------------------
 
     def _arm_keepalive(self) -> None:
         if self.keepalive_timer:
@@ -2088,7 +2088,7 @@ class CoAPDevice:
             raise PeerError("not connected")
 
     def push_describe(self, flags: int) -> Outstanding:
-        """Device-initiated Describe (§7.5): CON POST /d?<flags>, 1-byte token since 3.3.0, system part as
+        """Device-initiated Describe: CON POST /d?<flags>, 1-byte token since 3.3.0, system part as
         protobuf with Content-Format 42 when configured (≥ 5.5.0). The CRC is cached when the server ACKs."""
         self._require_connected()
         if flags == 1:
@@ -2114,7 +2114,7 @@ class CoAPDevice:
         return self.send_con(CoAPMessage(CON, POST, self.new_mid(), token, opts, payload), f"describe{flags}", acked)
 
     def request_time(self) -> Outstanding:
-        """CON GET /t with a token; the reply is read at bytes 6–9 (TCP spec §7.6)."""
+        """CON GET /t with a token; the reply is read at bytes 6–9."""
         self._require_connected()
 
         def answered(m: CoAPMessage) -> None:
@@ -2131,7 +2131,7 @@ class CoAPDevice:
 
     def publish(self, name: str, data: Any = b"", ttl: int = 60, public: bool = False, con: bool = True,
                 content_format: Optional[int] = None) -> Optional[Outstanding]:
-        """Event (TCP spec §7.4, UDP §7.1): POST /E/<name> (one Uri-Path for the whole name), CON over UDP
+        """Event (the protocol notes, UDP): POST /E/<name> (one Uri-Path for the whole name), CON over UDP
         unless NO_ACK; Max-Age written as 3 bytes only when ttl ≠ 60; Content-Format for binary data."""
         self._require_connected()
         payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
@@ -2150,8 +2150,8 @@ class CoAPDevice:
         return self.send_con(msg, "event", acked)
 
     def send_subscriptions(self, only: Optional[list] = None) -> list[Outstanding]:
-        """CON GET /e/<prefix>[?u] without token (TCP spec §7.5). The subscriptions CRC is cached when the last
-        outstanding one is ACKed and none was refused (§6.4)."""
+        """CON GET /e/<prefix>[?u] without token. The subscriptions CRC is cached when the last
+        outstanding one is ACKed and none was refused."""
         subs = only if only is not None else self.all_subscriptions()
         state = {"left": len(subs), "refused": False}
         out = []
@@ -2176,7 +2176,7 @@ class CoAPDevice:
 
     def goodbye(self, cloud_reason: Optional[int] = None, reset_reason: Optional[int] = None,
                 sleep: Optional[int] = None, network_reason: Optional[int] = None, disconnect: bool = True) -> dict:
-        """Goodbye (§7.6): CON POST /x with the LEB128 payload; wait for the ACK (wait_confirmable, 60 s), then
+        """Goodbye: CON POST /x with the LEB128 payload; wait for the ACK (wait_confirmable, 60 s), then
         disconnect keeping the session."""
         self._require_connected()
         payload = goodbye_payload(cloud_reason, reset_reason, sleep, network_reason)
@@ -2190,9 +2190,9 @@ class CoAPDevice:
         return {"acked": acked, "payload_hex": payload.hex()}
 
     def reboot_after_update(self, report: Optional[dict]) -> None:
-        """After an update the device resets (device-ota.md §5): Goodbye (system reset, reason update),
+        """After an update the device resets: Goodbye (system reset, reason update),
         the new module is in place, Hello flag 0x01, `last_reset` = update; reconnect resumes the session, and
-        the changed system Describe makes it send a Hello (§6.4)."""
+        the changed system Describe makes it send a Hello."""
         self.emit("rebooting", reason="update", applied=report is not None)
         if self.connected:
             self.goodbye(cloud_reason=5, reset_reason=70)
@@ -2228,7 +2228,7 @@ class CoAPDevice:
     # -- session persistence ---------------------------------------------------------------------------
 
     def save_session(self) -> None:
-        """The device persists out_ctr after every send and the replay window after every receive (§5.5)."""
+        """The device persists out_ctr after every send and the replay window after every receive."""
         if not self.session_file:
             return
         if self.session is None:
@@ -2251,7 +2251,7 @@ class CoAPDevice:
 
 
 # ----------------------------------------------------------------------------------------------
-# Firmware update, device side (device-ota.md §3 legacy, §4 v3)
+# Firmware update, device side (the OTA notes legacy, v3)
 # ----------------------------------------------------------------------------------------------
 
 OTA_RECEIVE_WINDOW = 128 * 1024
@@ -2266,12 +2266,12 @@ def _error_json(code: int, message: str) -> bytes:
 class OTAReceiver:
     """Receives a firmware module as the device does.
 
-    Legacy (device-ota.md §3; devices without Hello flag 0x80): UpdateBegin CON POST /u (exact 20-byte form or
+    Legacy (devices without Hello flag 0x80): UpdateBegin CON POST /u (exact 20-byte form or
     defaults) → empty ACK + CON 2.04 UpdateReady (fast OTA bit); chunks POST /c with CRC-32 (and the index in fast
     mode) → normal mode: empty ACK + CON 2.04 / 4.00 ChunkReceived, fast mode: silence; UpdateDone CON PUT /u →
     ACK 4.00 + CON GET /c ChunkMissed while chunks are missing, else ACK 2.04 {"r":N} and a reset.
 
-    v3 (§4; Hello flag 0x80): UpdateStart CON POST /S → empty ACK + CON 2.01 (Window-Size, File-Size = resume
+    v3 (Hello flag 0x80): UpdateStart CON POST /S → empty ACK + CON 2.01 (Window-Size, File-Size = resume
     offset) or a piggybacked error; NON chunks POST /C with a 1-based Chunk-Index → NON UpdateAck POST /A
     (contiguous count + selective-ACK bitmap); UpdateFinish CON POST /F → empty ACK + CON 2.04 with statistics,
     whose ACK makes the device apply the update and reset; Cancel-Update; resumable state keyed by SHA-256 + size.
@@ -2493,7 +2493,7 @@ class OTAReceiver:
             self.dev.disconnect("ota transfer timeout", keep_session=True)
 
     def _v3_abort(self, msg: CoAPMessage, err: str) -> tuple[Any, list]:
-        """Invalid chunk (§4.3): CON → piggybacked error, not fatal; NON with token → NON error response, then
+        """Invalid chunk: CON → piggybacked error, not fatal; NON with token → NON error response, then
         abort; NON without token → RST, then the update is cancelled and the connection reported broken."""
         d = self.dev
         d.emit("ota_chunk_rejected", reason=err, con=msg.type == CON)
@@ -2559,7 +2559,7 @@ class OTAReceiver:
         return None, self._disconnect_after(chunk_no)
 
     def _send_update_ack(self) -> None:
-        """UpdateAck (§4.4): NON POST /A, Chunk-Index = contiguous count, payload = little-endian 32-bit words,
+        """UpdateAck: NON POST /A, Chunk-Index = contiguous count, payload = little-endian 32-bit words,
         bit b of word w ⇒ chunk cum + 32w + b + 1 received; trimmed after the last non-zero word."""
         d = self.dev
         st = self.v3
@@ -2855,9 +2855,9 @@ class Controller:
 
 
 def self_test() -> list[tuple[str, bool, str]]:
-    """Check this implementation against the worked vectors: §5.3 key schedule and records, §4.2 ClientHello,
-    §7.6 Goodbye, the TCP spec's CoAP examples and option-length pitfall, §7.3 Hello, the OTA module vector
-    (device-ota.md §2.4) and OTA option encodings."""
+    """Check this implementation against the worked vectors: key schedule and records, ClientHello,
+    Goodbye, the TCP protocol's CoAP examples and option-length pitfall, Hello, the OTA module vector
+    and OTA option encodings."""
     results: list[tuple[str, bool, str]] = []
 
     def check(name: str, got: Any, want: Any) -> None:
@@ -2867,7 +2867,7 @@ def self_test() -> list[tuple[str, bool, str]]:
         results.append((name, ok, detail))
 
     h = bytes.fromhex
-    # §5.3 key schedule
+    # key schedule
     pms, cr, sr = bytes(range(0x20, 0x40)), bytes(range(0x00, 0x20)), bytes(range(0x80, 0xA0))
     ms = derive_master_secret(pms, cr, sr)
     check("5.3 master_secret", ms, h("5c13cca59219a2428b708ae2d8addd4d9822cf4ee5d69e2ea62c1d87472e59685514f0ea2ed9bfe8442285f0606990d2"))
@@ -2876,7 +2876,7 @@ def self_test() -> list[tuple[str, bool, str]]:
     check("5.3 server_write_key", kb.server_key, h("64edf29959eb9cf7e70daf57dff1e9a3"))
     check("5.3 client_write_IV", kb.client_iv, h("78d041c5"))
     check("5.3 server_write_IV", kb.server_iv, h("752a4680"))
-    # §5.3 device → server CID record
+    # device → server CID record
     cid = h("0102030405060708")
     check("5.3 inner plaintext", inner_plaintext(h("40001234"), CT_APP), h("4000123417" + "00" * 11))
     dev_rec = h("19fefd00010000000000050102030405060708002000010000000000"
@@ -2897,7 +2897,7 @@ def self_test() -> list[tuple[str, bool, str]]:
     rec = parse_records(dev_rec, 8)[0]
     check("5.3 device record decrypts", open_cid_record(kb.client_key, kb.client_iv, 1, 5, rec.cid, rec.fragment),
           (CT_APP, h("40001234")))
-    # §5.3 server → device record
+    # server → device record
     srv_rec = h("17fefd00010000000000070014000100000000000" "7dc1ecb1836171148eef3934a")
     check("5.3 server record (33 bytes)", seal_plain_record(kb.server_key, kb.server_iv, 1, 7, CT_APP, h("60001234")),
           srv_rec)
@@ -2914,7 +2914,7 @@ def self_test() -> list[tuple[str, bool, str]]:
         w.update(s)
     # top 70: the window covers 7..70; 6 and older are too old, 7 (never seen) is fine, 70 is a replay.
     check("replay window", [w.check(s) for s in (5, 6, 7, 69, 70, 71)], [False, False, True, True, False, True])
-    # §4.2 ClientHello
+    # ClientHello
     body = client_hello_body(bytes(range(32)))
     want_body = h("fefd" + bytes(range(32)).hex() + "00" + "00" + "0004c0ae00ff" + "0100" + "002d"
                   "000d000a000804030401030303 01".replace(" ", "") + "000a000400020017" + "000b00020100"
@@ -2926,7 +2926,7 @@ def self_test() -> list[tuple[str, bool, str]]:
     check("4.2 handshake header", handshake_message(HS_CLIENT_HELLO, 0, body), h("0100005b0000000000" "00005b"))
     body_c = client_hello_body(bytes(32), b"\xaa" * 32)
     check("4.2 ClientHello with cookie", body_c[35:68], b"\x20" + b"\xaa" * 32)
-    # §7.6 Goodbye
+    # Goodbye
     check("7.6 goodbye sleep 600", goodbye_payload(cloud_reason=6, sleep_duration=600), h("0506d804"))
     check("LEB128 300", leb128(300), h("ac02"))
     # TCP spec CoAP examples
@@ -2957,7 +2957,7 @@ def self_test() -> list[tuple[str, bool, str]]:
     check("variable int 42", encode_variable("int", 42), h("0000002a"))
     check("variable double 21.5", encode_variable("double", 21.5), h("0000000000803540"))
     check("variable bool / string", (encode_variable("bool", True), encode_variable("string", "ok")), (h("01"), h("6f6b")))
-    # §7.3 Hello
+    # Hello
     prof = DeviceProfile(device_id=h("e00fce68ece1d3d21a73dcc9"), platform_id=12, device_os=(5, 8, 0))
     hello_dev = CoAPDevice.__new__(CoAPDevice)
     hello_dev.profile, hello_dev.ota_success_flag = prof, False

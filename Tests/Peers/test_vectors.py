@@ -1,6 +1,6 @@
 """Tests for the UDP/DTLS device test peer (particle_udp_device.py).
 
-1. The worked vectors (``--self-test``): key schedule and records of the UDP notes §5.3, the ClientHello of §4.2,
+1. The worked vectors (``--self-test``): key schedule and records of the UDP notes, the ClientHello,
    the Goodbye example, the TCP notes' CoAP examples and option-length pitfall, the Hello layout, OTA vectors.
 2. Loopback runs against ``StubServer`` below: a *minimal* DTLS 1.2 + CoAP server written here only to exercise the
    device peer (handshake, resumption, requests, OTA). It is not an oracle for the server: the real oracle for the

@@ -2,7 +2,7 @@ import Foundation
 import ServerSentEvents
 import Testing
 
-/// A product event stream in the original service's exact format (spec §5.4, §5.5): `:ok` and a
+/// A product event stream in the original service's exact format: `:ok` and a
 /// blank line, then per event an `event:` line, one `data:` line and a blank line; no `id:` or
 /// `retry:` lines; a bare `\n` written as keepalive between events; product-stream fields.
 private let recordedProductStream = Array(

@@ -19,7 +19,7 @@ private let humidityJSON =
 private let statusJSON =
     #"{"data":"online","ttl":60,"published_at":"2015-07-18T00:12:40.002Z","coreid":"0123456789abcdef01234567"}"#
 
-/// The Particle capture of spec §5.4 with the bare-newline keepalives of §5.5 between events.
+/// A captured Particle stream with bare-newline keepalives between events.
 private let particleStream =
     ":ok\n\n"
     + "event: temperature\ndata: \(temperatureJSON)\n\n"

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Webhooks
 
-@Suite("Webhook definitions (spec §8.2)")
+@Suite("Webhook definitions")
 struct DefinitionTests {
     @Test func invalidDefinitionsAreRefusedWithClearMessages() {
         let cases: [(String, String)] = [

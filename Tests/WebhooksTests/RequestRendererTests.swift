@@ -3,7 +3,7 @@ import Testing
 
 @testable import Webhooks
 
-@Suite("Request payloads (spec §8.3)")
+@Suite("Request payloads")
 struct RequestRendererTests {
     @Test func theSpecExampleIsReproducedByteForByte() throws {
         let request = try Fixtures.render(#"{"event":"demo","url":"http://host.com"}"#)

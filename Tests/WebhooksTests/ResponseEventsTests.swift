@@ -3,7 +3,7 @@ import Testing
 
 @testable import Webhooks
 
-@Suite("Response events (spec §8.5)")
+@Suite("Response events")
 struct ResponseEventsTests {
     private let audience = ResponseEvents.Audience(userID: "u1", productID: nil)
 

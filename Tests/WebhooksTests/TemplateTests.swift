@@ -4,7 +4,7 @@ import Testing
 
 @testable import Webhooks
 
-@Suite("Templates (spec §8.4)")
+@Suite("Templates")
 struct TemplateTests {
     private func render(_ text: String, escaping: WebhookTemplate.Escaping = .html, event: Event, product: Bool = false)
         throws -> String

@@ -1,4 +1,4 @@
-/// Which event stream to open (spec §5.1).
+/// Which event stream to open.
 public enum StreamScope: Sendable, Hashable {
     /// The caller's events: `/v1/devices/events`.
     case mine

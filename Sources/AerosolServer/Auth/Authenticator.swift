@@ -4,7 +4,7 @@ import Foundation
 import Hummingbird
 import Synchronization
 
-/// Finds the access token of a request (spec §2.1: exactly one of header, query or form body)
+/// Finds the access token of a request (exactly one of header, query or form body)
 /// and resolves it to a ``Caller``, with a short-lived cache so hot paths (publishing,
 /// streaming) do not hit the database for every request.
 ///

@@ -184,6 +184,7 @@ struct ConsolePages: Sendable {
 
     private func tokens(_ user: ConsoleUser, created: String?) async throws -> String {
         var values = user.layout(title: "Access tokens", section: "tokens", script: "tokens.js")
+        let now = cloud.configuration.clock.now
         values["tokens"] = try await cloud.tokens.list(userID: user.caller.userID).map { listed in
             // The page shows a prefix and revokes by hash: no whole token ever reaches the page,
             // least of all the session's own.
@@ -192,6 +193,8 @@ struct ConsolePages: Sendable {
                 "short": String(listed.token.prefix(8)) + "…",
                 "client": listed.client,
                 "expires": listed.expiresAt.map(Timestamp.format) ?? "never",
+                // Listed until revoked, but no longer accepted: marked, not shown as valid.
+                "expired": listed.expiresAt.map { $0 <= now } ?? false,
                 "current": TokenHasher.hash(listed.token) == user.caller.tokenHash,
                 "csrf": user.csrf,
             ] as [String: Any]

@@ -1,7 +1,7 @@
 import DeviceGateway
 
 extension APIError {
-    /// The API's answer when a device request fails (spec cloud-api §6 and §7.5): not connected
+    /// The API's answer when a device request fails: not connected
     /// and unknown names 404, no answer in time 408, too many waiting 429, an argument the
     /// device refuses 400, anything else the device got wrong 502.
     init(_ error: GatewayError) {

@@ -71,7 +71,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 }
 
 extension APIError {
-    // MARK: Token location (spec §2.1), all 400 invalid_request.
+    // MARK: Token location, all 400 invalid_request.
 
     static let tokenNotFound = oauth(.badRequest, "invalid_request", "The access token was not found")
     static let malformedAuthHeader = oauth(.badRequest, "invalid_request", "Malformed auth header")

@@ -5,7 +5,7 @@ import NIOCore
 
 /// The fields of a request body, read once with a size limit, from JSON or a form.
 ///
-/// The Cloud API accepts both encodings on every endpoint (spec §1); form values are strings,
+/// The Cloud API accepts both encodings on every endpoint; form values are strings,
 /// JSON values keep their type, and the accessors accept either where the original does
 /// (`"true"` or `true`, `"60"` or `60`). Package-wide so that the fuzz targets reach the parsers.
 package struct RequestFields: Sendable {

@@ -4,7 +4,7 @@ import DeviceProtocol
 import Foundation
 import Hummingbird
 
-/// Variables and functions of connected devices (spec cloud-api §7.3–§7.5), on the user's
+/// Variables and functions of connected devices, on the user's
 /// routes and the product routes: `GET …/:device/:variable`, `POST …/:device/:function`.
 ///
 /// The event-stream routes (`…/:device/events`) are registered with a constant segment and win

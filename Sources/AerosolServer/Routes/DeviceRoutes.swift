@@ -4,7 +4,7 @@ import DeviceGateway
 import Foundation
 import Hummingbird
 
-/// `/v1/devices…`: claiming, listing, renaming and releasing devices (spec §7.1, §7.2, §7.6).
+/// `/v1/devices…`: claiming, listing, renaming and releasing devices.
 struct DeviceRoutes {
     let cloud: Cloud
 
@@ -27,7 +27,14 @@ struct DeviceRoutes {
             switch try await cloud.devices.claim(id: id, userID: caller.userID) {
             case .claimed:
                 cloud.gateway.scopeChanged(deviceIDs: [id])
-                return .json(.object([("ok", .bool(true)), ("deviceID", .string(id)), ("claimed", .bool(true))]))
+                // A device whose public key the server lacks cannot connect: say so.
+                let provisioned = try await DeviceKeyStore(database: cloud.database).publicKey(deviceID: id) != nil
+                return .json(
+                    .object([
+                        ("ok", .bool(true)), ("deviceID", .string(id)), ("claimed", .bool(true)),
+                        ("provisioned", .bool(provisioned)),
+                    ])
+                )
             case .ownedByAnother:
                 throw APIError.resource(.forbidden, "Device \(id) is claimed by another user")
             case .inOthersProduct:

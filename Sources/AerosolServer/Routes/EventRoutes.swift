@@ -3,7 +3,7 @@ import AerosolStore
 import Foundation
 import Hummingbird
 
-/// Publishing (spec §6) and the event streams (spec §5).
+/// Publishing and the event streams.
 struct EventRoutes {
     let cloud: Cloud
 
@@ -104,7 +104,7 @@ struct EventRoutes {
         return id
     }
 
-    /// Validates a publish request (spec §6.2) into a draft with `coreid` `api`.
+    /// Validates a publish request into a draft with `coreid` `api`.
     func draft(_ fields: RequestFields, userID: String?, productID: Int?) throws -> EventDraft {
         guard fields.has("name") else { throw APIError.badRequest("name is required: the event name") }
         guard let name = fields.text("name") else { throw APIError.badRequest("name must be a string") }

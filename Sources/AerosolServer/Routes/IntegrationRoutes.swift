@@ -2,7 +2,7 @@ import AerosolModels
 import Hummingbird
 import Webhooks
 
-/// The integrations API (spec §8.1) for `integration_type: "Webhook"`: `POST`/`GET
+/// The integrations API for `integration_type: "Webhook"`: `POST`/`GET
 /// /v1/integrations`, `GET`/`PUT`/`DELETE /v1/integrations/:id`, `POST
 /// /v1/integrations/:id/test`, the delivery log `GET /v1/integrations/:id/deliveries`, and the
 /// same under `/v1/products/:product`.

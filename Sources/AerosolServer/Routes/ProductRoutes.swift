@@ -4,7 +4,7 @@ import DeviceGateway
 import Foundation
 import Hummingbird
 
-/// `/v1/products…`: products, their members and their devices (spec §7.6, §9, §10).
+/// `/v1/products…`: products, their members and their devices.
 struct ProductRoutes {
     let cloud: Cloud
 

@@ -3,7 +3,7 @@ import AerosolStore
 import Foundation
 import Hummingbird
 
-/// `POST /oauth/token` and `/v1/access_tokens…` (spec §3, §4).
+/// `POST /oauth/token` and `/v1/access_tokens…`.
 struct TokenRoutes {
     let cloud: Cloud
 
@@ -37,7 +37,7 @@ struct TokenRoutes {
             forget([caller.tokenHash])
             return .ok
         }
-        // No authentication: holding the token is the right to revoke it (spec §4).
+        // No authentication: holding the token is the right to revoke it.
         routes.on(.delete, "/v1/access_tokens/:token", .anyone) { _, context in
             let hash = TokenHasher.hash(try context.parameters.decoded("token"))
             try await cloud.tokens.revoke(tokenHash: hash)

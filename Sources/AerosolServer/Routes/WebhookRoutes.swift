@@ -2,7 +2,7 @@ import AerosolModels
 import Hummingbird
 import Webhooks
 
-/// The legacy webhook API (spec §8.1): `POST`/`GET /v1/webhooks`, `GET`/`DELETE
+/// The legacy webhook API: `POST`/`GET /v1/webhooks`, `GET`/`DELETE
 /// /v1/webhooks/:id`, the delivery log `GET /v1/webhooks/:id/deliveries`, and the same under
 /// `/v1/products/:product`.
 struct WebhookRoutes {

@@ -2,7 +2,7 @@ import AerosolModels
 import NIOCore
 import ServerSentEvents
 
-/// The bytes of the event streams (spec §5.4): `:ok` first, then per event an `event:` line,
+/// The bytes of the event streams: `:ok` first, then per event an `event:` line,
 /// one `data:` line of single-line JSON and, beyond the original, an `id:` line, each with one
 /// space after the colon and `\n` line ends.
 enum EventFrame {

@@ -114,7 +114,8 @@ struct EventStream: Sendable {
                 return
             }
         }
-        eventLoop.execute { handler.value.goLive(after: skipThrough) }
+        let replayedThrough = skipThrough
+        eventLoop.execute { handler.value.goLive(after: replayedThrough) }
     }
 
     /// Sends every logged event after `lastEventID` that the stream would have delivered, page by
@@ -138,7 +139,8 @@ struct EventStream: Sendable {
                 buffer.writeBuffer(&frame)
             }
             let written = eventLoop.makePromise(of: Void.self)
-            eventLoop.execute { handler.value.writeReplay(buffer, promise: written) }
+            let frames = buffer
+            eventLoop.execute { handler.value.writeReplay(frames, promise: written) }
             try await written.futureResult.get()
         }
         return cursor

@@ -165,7 +165,7 @@ final class LoopStreams: @unchecked Sendable {
     private var all: [EventStreamHandler] { index.values.flatMap { $0 } }
 
     /// Ends the streams that `predicate` picks.
-    func end(_ reason: StreamEndReason, where predicate: @escaping (EventStreamHandler) -> Bool) {
+    func end(_ reason: StreamEndReason, where predicate: @escaping @Sendable (EventStreamHandler) -> Bool) {
         eventLoop.execute {
             for handler in self.all where predicate(handler) { handler.end(reason) }
         }

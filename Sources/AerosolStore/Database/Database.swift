@@ -172,14 +172,18 @@ public final class Database: Sendable {
 
     /// Closes every connection and stops their threads.
     public func close() async {
-        // Waits for the writes in progress; a close that cannot wait (cancelled) closes anyway.
-        do {
-            try await writeLock.withLock(0) { try? await writer.close() }
-        } catch {
-            try? await writer.close()
-        }
-        for reader in readers { try? await reader.close() }
-        try? await threadPool.shutdownGracefully()
+        // Not cancellable: a service group that fails to start cancels its services, and the
+        // thread pool refuses work for a cancelled task, which would leave the connections open.
+        await Task {
+            // Waits for the writes in progress; a close that cannot wait closes anyway.
+            do {
+                try await writeLock.withLock(0) { try? await writer.close() }
+            } catch {
+                try? await writer.close()
+            }
+            for reader in readers { try? await reader.close() }
+            try? await threadPool.shutdownGracefully()
+        }.value
     }
 
     /// How commits reach the disk.

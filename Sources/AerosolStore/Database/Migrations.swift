@@ -160,7 +160,7 @@ enum Migrations {
             )
             """
         ],
-        // 4: what a device's Describe declares (JSON text), for the device JSON (spec §7.2).
+        // 4: what a device's Describe declares (JSON text), for the device JSON.
         [
             "ALTER TABLE devices ADD COLUMN functions TEXT NULL",
             "ALTER TABLE devices ADD COLUMN variables TEXT NULL",

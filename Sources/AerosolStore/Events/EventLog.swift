@@ -82,23 +82,33 @@ public final class EventLog: Service, Sendable {
         try await append([draft])[0]
     }
 
-    /// Runs the writer until graceful shutdown, then commits whatever is still queued.
+    /// Runs the writer until graceful shutdown or cancellation (a service group that fails to
+    /// start cancels its services), then commits whatever is still queued.
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            while let batch = await nextBatch() {
-                await commit(batch)
-                // Streams that cannot keep up slow the log down rather than queue without end.
-                await bus.waitForCapacity()
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                while let batch = await nextBatch() {
+                    await commit(batch)
+                    // Streams that cannot keep up slow the log down rather than queue without end.
+                    await bus.waitForCapacity()
+                }
+            } onGracefulShutdown: {
+                self.close()
             }
-        } onGracefulShutdown: {
-            let writer = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
-                state.closed = true
-                defer { state.writer = nil }
-                return state.writer
-            }
-            writer?.resume()
+        } onCancel: {
+            self.close()
         }
         logger.debug("event log writer stopped")
+    }
+
+    /// Takes no more appends and wakes the writer to commit what is queued and stop.
+    private func close() {
+        let writer = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.closed = true
+            defer { state.writer = nil }
+            return state.writer
+        }
+        writer?.resume()
     }
 
     private func nextBatch() async -> [Pending]? {

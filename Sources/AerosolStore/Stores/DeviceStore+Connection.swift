@@ -42,22 +42,31 @@ extension DeviceStore {
         }
     }
 
-    /// Records that the device was heard from at `date`.
-    public func heard(id: String, at date: Date) async throws {
-        let now = Timestamp.milliseconds(date)
-        try await database.write { sql in
-            try await sql.raw("UPDATE devices SET last_heard = \(bind: now) WHERE id = \(bind: id)").run()
+    /// Records when devices were last heard from (device id → time), in one transaction. A
+    /// time older than the one stored is ignored: `last_heard` never moves backwards.
+    public func heard(_ times: [String: Date]) async throws {
+        guard !times.isEmpty else { return }
+        try await database.transaction { sql in
+            for (id, date) in times.sorted(by: { $0.key < $1.key }) {
+                try await sql.raw("UPDATE devices SET \(Self.laterHeard(date)) WHERE id = \(bind: id)").run()
+            }
         }
     }
 
     /// Records that the device's connection ended; `lastHeard` is when it last sent anything.
     public func disconnected(id: String, lastHeard: Date) async throws {
-        let heard = Timestamp.milliseconds(lastHeard)
         try await database.write { sql in
             try await sql.raw(
-                "UPDATE devices SET online = 0, last_heard = \(bind: heard) WHERE id = \(bind: id)"
+                "UPDATE devices SET online = 0, \(Self.laterHeard(lastHeard)) WHERE id = \(bind: id)"
             ).run()
         }
+    }
+
+    /// `last_heard = date` unless the stored time is later.
+    private static func laterHeard(_ date: Date) -> SQLQueryString {
+        let heard = Timestamp.milliseconds(date)
+        return
+            "last_heard = CASE WHEN last_heard IS NULL OR last_heard < \(bind: heard) THEN \(bind: heard) ELSE last_heard END"
     }
 
     /// Records what the device's application Describe declares: its functions (in order) and

@@ -22,12 +22,7 @@ public struct UserStore: Sendable {
     public func create(email rawEmail: String, password: String) async throws -> User {
         let email = rawEmail.trimmingCharacters(in: .whitespaces).lowercased()
         guard Self.isPlausibleEmail(email) else { throw StoreError.invalid("\(rawEmail) is not an email address") }
-        guard password.count >= 8 else { throw StoreError.invalid("the password must have at least 8 characters") }
-        guard password.utf8.count <= 72 else {
-            throw StoreError.invalid("the password must have at most 72 bytes (bcrypt ignores the rest)")
-        }
-        let cost = bcryptCost
-        let hash = try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+        let hash = try await hashPassword(password)
         let user = User(id: TokenHasher.generateID(), email: email, passwordHash: hash, createdAt: Date())
         do {
             try await database.write { sql in
@@ -42,6 +37,17 @@ public struct UserStore: Sendable {
             throw StoreError.conflict("an account with the email \(email) already exists")
         }
         return user
+    }
+
+    /// The bcrypt hash of a new password; throws `invalid` for one shorter than 8 characters or
+    /// longer than bcrypt's 72 bytes.
+    func hashPassword(_ password: String) async throws -> String {
+        guard password.count >= 8 else { throw StoreError.invalid("the password must have at least 8 characters") }
+        guard password.utf8.count <= 72 else {
+            throw StoreError.invalid("the password must have at most 72 bytes (bcrypt ignores the rest)")
+        }
+        let cost = bcryptCost
+        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
     }
 
     /// The user with these credentials, or `nil` when the email is unknown or the password wrong.

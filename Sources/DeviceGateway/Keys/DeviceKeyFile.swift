@@ -30,7 +30,7 @@ public enum DeviceKeyFile {
         return try publicKey(from: data)
     }
 
-    /// The server's public key DER from a file holding either the device blob of §2.1 (as
+    /// The server's public key DER from a file holding either the server key blob (as
     /// `aerosol keys server` writes it), a bare SubjectPublicKeyInfo DER, or a PEM public key.
     public static func serverPublicKeyDER(atPath path: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {

@@ -2,7 +2,7 @@ import NIOCore
 import Synchronization
 
 /// The gateway's live connections: every accepted channel (to close them all on shutdown),
-/// per device id the one connection that is online (a new one replaces the old, spec §9), and
+/// per device id the one connection that is online (a new one replaces the old), and
 /// the status work still running for closed connections (to wait for it on shutdown).
 final class ConnectionRegistry: Sendable {
     private struct State {

@@ -2,7 +2,7 @@ import DeviceProtocol
 import NIOCore
 import NIOPosix
 
-/// The handshake (§3): each step of the state machine runs on the thread pool, because the
+/// The handshake: each step of the state machine runs on the thread pool, because the
 /// RSA private-key operations take milliseconds that the event loop must not spend.
 extension DeviceChannelHandler {
     /// Feeds the bytes received so far to the handshake.

@@ -4,7 +4,7 @@ import DeviceProtocol
 import Foundation
 import NIOCore
 
-/// Online and offline (§9), device events (§7.4) and Describe (§7.1): the session actions that
+/// Online and offline, device events and Describe: the session actions that
 /// write to the database, each a busy step.
 extension DeviceChannelHandler {
     func goOnline(_ hello: Hello) {
@@ -36,7 +36,7 @@ extension DeviceChannelHandler {
                 // Registered once recorded: a failed write leaves the previous connection online.
                 let previous = gateway.registry.goOnline(link)
                 if let previous {
-                    // The device reconnected before its old connection was noticed dead (§9):
+                    // The device reconnected before its old connection was noticed dead:
                     // close the old one and report it offline before the new one is online.
                     previous.close()
                     try await gateway.announce("spark/status", data: "offline", device: device)

@@ -6,7 +6,7 @@ import Logging
 import NIOCore
 
 /// Runs one device's connection on its channel's event loop, without a task of its own: the
-/// handshake (§3), then the encrypted session (§4) driven by a ``DeviceSession``.
+/// handshake, then the encrypted session driven by a ``DeviceSession``.
 ///
 /// Work that must wait (a database write, an RSA operation on the thread pool) makes the
 /// handler busy: messages that arrive meanwhile queue in order, and no further read is asked
@@ -67,6 +67,8 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
     var maximumMessageSize = 1024
     /// Event deliveries dropped because the connection could not take more.
     var droppedDeliveries = 0
+    /// When this connection last noted its device's last-heard time for the database.
+    var heardNoted = Date.distantPast
 
     init(serial: UInt64, gateway: GatewayContext) {
         self.serial = serial
@@ -117,12 +119,23 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
     func receive(_ bytes: some Collection<UInt8>) {
         do {
             let messages = try secure!.receive(bytes)
-            if !messages.isEmpty { online?.lastHeard = Date() }
+            if !messages.isEmpty { heard(at: Date()) }
             inbox.append(contentsOf: messages)
             if let failure = secure!.failure { badFrame = failure }
         } catch {
             logger.warning("device sent a bad frame", metadata: ["reason": "\(error)"])
             close(nil)
+        }
+    }
+
+    /// Records that the device sent something: on the connection at once, for the database at
+    /// most once a second (the gateway writes it behind, see ``HeardTimes``).
+    func heard(at now: Date) {
+        guard let deviceID = online?.deviceID else { return }
+        online?.lastHeard = now
+        if now.timeIntervalSince(heardNoted) >= 1 {
+            heardNoted = now
+            gateway.heard.note(deviceID, at: now)
         }
     }
 

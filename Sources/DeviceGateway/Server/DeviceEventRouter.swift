@@ -1,7 +1,7 @@
 import AerosolModels
 import Synchronization
 
-/// Delivers committed events to the devices that subscribed to them (spec §7.5), from one
+/// Delivers committed events to the devices that subscribed to them, from one
 /// gateway-wide tap on the event bus rather than a bus subscription per device.
 ///
 /// A device receives the events of its owner's scope (the owner's devices, API publishes and

@@ -1,6 +1,6 @@
 import DeviceProtocol
 
-/// What the REST API asks of a connected device (spec cloud-api §7.3–§7.6): variables,
+/// What the REST API asks of a connected device: variables,
 /// functions and signal, each answered within the request timeout.
 extension DeviceGateway {
     /// Whether the device has an online connection to this gateway.
@@ -88,7 +88,7 @@ extension DeviceGateway {
         }
     }
 
-    /// Pings the device through its connection (a CoAP ping it must ACK, §7.7); `false` if it
+    /// Pings the device through its connection (a CoAP ping it must ACK); `false` if it
     /// is not connected or does not answer within the request timeout.
     public func ping(deviceID: String) async -> Bool {
         guard let (link, deadline) = try? connection(deviceID), let timeout = try? remaining(until: deadline) else {

@@ -6,7 +6,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// The TCP server devices connect to (spec device-protocol §3–§9): one
+/// The TCP server devices connect to: one
 /// ``DeviceChannelHandler`` per device on its channel's event loop, and the router that
 /// delivers committed events to the devices' subscriptions.
 ///
@@ -50,6 +50,7 @@ public final class DeviceGateway: Service, Sendable {
             log: log,
             registry: ConnectionRegistry(),
             router: DeviceEventRouter(),
+            heard: HeardTimes(),
             statusLock: KeyedLock<String>(),
             logger: logger
         )
@@ -59,7 +60,7 @@ public final class DeviceGateway: Service, Sendable {
         let ghosts = try await devices.markAllOffline()
         // Half the idle timeout without a frame: the server pings; the other half: closed.
         let pingAfter = TimeAmount.nanoseconds(TimeAmount(settings.idleTimeout).nanoseconds / 2)
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
@@ -74,9 +75,21 @@ public final class DeviceGateway: Service, Sendable {
                     ])
                 }
             }
-            .bind(host: settings.host, port: settings.port)
-            .get()
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(host: settings.host, port: settings.port).get()
+        } catch  where ListenAddress.isListenFailure(error) {
+            let address = ListenAddress(host: settings.host, port: settings.port)
+            throw GatewayError.cannotListen(
+                "cannot listen for devices (TCP) on \(address): \(ListenAddress.reason(error))"
+            )
+        }
         return DeviceGateway(serverChannel: channel, context: context, bus: bus, ghosts: ghosts)
+    }
+
+    /// Stops listening, for a gateway whose ``run()`` never started (a start that failed later).
+    public func closeUnstarted() async {
+        try? await serverChannel.close()
     }
 
     /// The number of devices online on this gateway.
@@ -96,11 +109,17 @@ public final class DeviceGateway: Service, Sendable {
             group.addTask {
                 for await batch in events { context.router.route(batch) }
             }
+            group.addTask {
+                while (try? await Task.sleep(for: context.settings.lastHeardWriteInterval)) != nil {
+                    await context.writeHeardTimes()
+                }
+            }
             try? await gracefulShutdown()
             try? await serverChannel.close()
             await context.registry.closeAll()
             group.cancelAll()
         }
+        await context.writeHeardTimes()
         context.logger.debug("device gateway stopped")
     }
 

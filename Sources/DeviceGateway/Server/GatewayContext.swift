@@ -12,6 +12,8 @@ struct GatewayContext: Sendable {
     let log: EventLog
     let registry: ConnectionRegistry
     let router: DeviceEventRouter
+    /// Last-heard times waiting to be written to the database.
+    let heard: HeardTimes
     /// Serialises each device's status changes (online, offline) across its connections.
     let statusLock: KeyedLock<String>
     let logger: Logger
@@ -28,5 +30,19 @@ struct GatewayContext: Sendable {
                 productID: device.productID
             )
         )
+    }
+
+    /// Writes the last-heard times noted since the last call (see ``HeardTimes``).
+    func writeHeardTimes() async {
+        let times = heard.take()
+        guard !times.isEmpty else { return }
+        do {
+            try await devices.heard(times)
+        } catch {
+            logger.warning(
+                "could not record when devices were last heard",
+                metadata: ["devices.count": "\(times.count)", "reason": "\(error)"]
+            )
+        }
     }
 }

@@ -1,4 +1,4 @@
-/// An event a device published (§7.4), before it has an owner or an id.
+/// An event a device published, before it has an owner or an id.
 public struct DevicePublish: Hashable, Sendable {
     /// The event name, without the `e`/`E` path letter.
     public var name: String

@@ -1,6 +1,6 @@
 import CoAP
 
-/// A request the cloud sends to a connected device (spec device-protocol §7.1–§7.3, §7.8).
+/// A request the cloud sends to a connected device.
 public enum DeviceRequest: Hashable, Sendable {
     /// GET `/d` with the flags query: `0x01` system, `0x02` application, `0x03` both.
     case describe(flags: UInt8)
@@ -10,7 +10,7 @@ public enum DeviceRequest: Hashable, Sendable {
     case function(String, argument: String)
     /// PUT `/s` with flag `1` (start) or `0` (stop): make the device's LED signal.
     case signal(Bool)
-    /// A CoAP ping (CON without a code or token, §7.7): is the device there?
+    /// A CoAP ping (CON without a code or token): is the device there?
     case ping
 
     /// Whether the device answers with the ACK alone (signal), rather than with a separate or
@@ -38,12 +38,12 @@ public enum DeviceRequest: Hashable, Sendable {
         case .function(let name, let argument):
             message.code = .post
             message.appendPath("f", name)
-            // An empty argument is sent as a zero-length Uri-Query (§7.3).
+            // An empty argument is sent as a zero-length Uri-Query.
             message.appendQuery(Array(argument.utf8))
         case .ping:
             break
         case .signal(let on):
-            // The flag must sit at offset 8: `41 03 mid tk b1 73 41 01` (§7.8).
+            // The flag must sit at offset 8: `41 03 mid tk b1 73 41 01`.
             message.code = .put
             message.appendPath("s")
             message.appendQuery([on ? 1 : 0])

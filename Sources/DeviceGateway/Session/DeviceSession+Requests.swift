@@ -1,8 +1,7 @@
 import CoAP
 import DeviceProtocol
 
-/// Requests from the cloud to the device, matched to their answers (spec §7.1–§7.3, §7.7,
-/// §7.8): the device ACKs the CON at once (empty ACK), then answers separately with the
+/// Requests from the cloud to the device, matched to their answers: the device ACKs the CON at once (empty ACK), then answers separately with the
 /// request's token (a NON or CON 2.05/2.04), or piggybacks the answer on the ACK (older
 /// firmware). A signal is done when it is ACKed; an RST or a 4.xx/5.xx ends a request too.
 extension DeviceSession {
@@ -22,7 +21,7 @@ extension DeviceSession {
     /// The number of requests waiting for the device's answer.
     public var requestsInFlight: Int { self.pending.count }
 
-    /// The server's own ping (§7.7), sent when the device has been silent for a while: a CON
+    /// The server's own ping, sent when the device has been silent for a while: a CON
     /// without a code that the device ACKs. If the previous ping is still unanswered, the
     /// device is gone: close.
     public mutating func ping() -> Action {

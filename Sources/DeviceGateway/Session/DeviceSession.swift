@@ -8,9 +8,9 @@ import Foundation
 /// subscription, complete a request, close). No sockets, no clocks of its own: the connection
 /// passes the time in and carries out the actions in order.
 ///
-/// It serves Hello (§6), pings both ways and the keep-alive (§7.7), device events with a
-/// per-device rate limit (§7.4, §6.2), time requests (§7.6), Describe pushes (§7.1),
-/// subscriptions (§7.5) and Goodbye (§7.8); the requests the cloud sends (Describe, variables,
+/// It serves Hello, pings both ways and the keep-alive, device events with a
+/// per-device rate limit, time requests, Describe pushes,
+/// subscriptions and Goodbye; the requests the cloud sends (Describe, variables,
 /// functions, signal) are matched to their answers by token in `DeviceSession+Requests.swift`.
 public struct DeviceSession: Sendable {
     /// What the connection must do.
@@ -29,7 +29,7 @@ public struct DeviceSession: Sendable {
         case subscribe(DeviceSubscription)
         /// The device answered the request sent with `token` (see ``start(_:)``).
         case complete(token: UInt8, DeviceResponse)
-        /// The device skipped message IDs (§4): worth a log line, never a close.
+        /// The device skipped message IDs: worth a log line, never a close.
         case messageIDGap(expected: UInt16, received: UInt16)
         /// A device event was refused (bad or reserved name, too much data): worth a log line.
         case refusedEvent(name: String, reason: String)
@@ -64,7 +64,7 @@ public struct DeviceSession: Sendable {
     public private(set) var subscriptions: [DeviceSubscription] = []
 
     /// A session with the gateway's limits; `firstMessageID` seeds the server's message IDs and
-    /// `deviceMessageIDs` (from the handshake, §4) those the device is expected to use.
+    /// `deviceMessageIDs` (from the handshake) those the device is expected to use.
     public init(
         settings: GatewaySettings,
         firstMessageID: UInt16 = .random(in: 0...UInt16.max),
@@ -86,7 +86,7 @@ public struct DeviceSession: Sendable {
         date: Date = Date()
     ) -> [Action] {
         guard self.state != .closed else { return [] }
-        // The one-byte keep-alive (§7.7): nothing to answer.
+        // The one-byte keep-alive: nothing to answer.
         if bytes.count < 4, bytes.allSatisfy({ $0 == 0 }) { return [] }
         let message: CoAPMessage
         do {
@@ -241,7 +241,7 @@ public struct DeviceSession: Sendable {
             .map(String.init) ?? ""
     }
 
-    /// A NON POST `/e/<name>` delivering an event to the device (§7.5), or `nil` before Hello.
+    /// A NON POST `/e/<name>` delivering an event to the device, or `nil` before Hello.
     public mutating func delivery(of name: String, data: String?) -> CoAPMessage? {
         guard self.state == .established else { return nil }
         var message = CoAPMessage(

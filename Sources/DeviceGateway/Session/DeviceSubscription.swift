@@ -1,4 +1,4 @@
-/// A device's `Particle.subscribe` (spec §7.5): events whose name starts with `prefix`, from the
+/// A device's `Particle.subscribe`: events whose name starts with `prefix`, from the
 /// device owner's scope (and its product's). Subscriptions live as long as the connection.
 public struct DeviceSubscription: Hashable, Sendable {
     /// The event-name prefix; empty matches every event.

@@ -9,12 +9,12 @@ import NIOPosix
 public struct DeviceSimulator: Sendable {
     /// The device side of the handshake (its id and keys).
     public let handshake: DeviceHandshake
-    /// The Hello it sends (default: the observed Device OS 5.0.0 virtual device of spec §6).
+    /// The Hello it sends (default: the observed Device OS 5.0.0 virtual device).
     public var hello: Hello
     /// Its variables and functions.
     public var application: SimulatedApplication
 
-    /// The Hello of the Device OS 5.0.0 virtual device (platform 3), as observed in spec §6.
+    /// The Hello of the Device OS 5.0.0 virtual device (platform 3), as observed.
     public static let defaultHello = Hello(
         productID: 3,
         productFirmwareVersion: 0xFFFF,

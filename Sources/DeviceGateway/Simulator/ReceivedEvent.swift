@@ -1,4 +1,4 @@
-/// An event the cloud delivered to a simulated device's subscription (spec §7.5).
+/// An event the cloud delivered to a simulated device's subscription.
 public struct ReceivedEvent: Hashable, Sendable {
     /// The event name.
     public var name: String

@@ -1,7 +1,7 @@
 import DeviceProtocol
 
 /// What a simulated device's firmware declares: variables with their current values and
-/// functions with their behaviour (spec §7.1–§7.3).
+/// functions with their behaviour.
 public struct SimulatedApplication: Sendable {
     /// Variables by name; the value's case is the declared type.
     public var variables: [String: VariableValue]
@@ -25,7 +25,7 @@ public struct SimulatedApplication: Sendable {
         self.maximumArgumentBytes = maximumArgumentBytes
     }
 
-    /// The Describe for `flags` (§7.1): `0x02` the application part (`f`, `v`), `0x01` the
+    /// The Describe for `flags`: `0x02` the application part (`f`, `v`), `0x01` the
     /// system part (`p`, `m`) of `hello`'s platform and system version, `0x03` both in one
     /// document as firmware before 2.0 sends it. Names are sorted.
     func describeDocument(flags: UInt8, hello: Hello) -> [UInt8] {

@@ -1,7 +1,7 @@
 import CoAP
 import DeviceProtocol
 
-/// The simulated firmware's side of the cloud's requests (§7.1–§7.3, §7.5, §7.8), answered the
+/// The simulated firmware's side of the cloud's requests, answered the
 /// way Device OS does: an empty ACK at once, then the result as a separate message.
 extension SimulatedDevice {
     /// Answers one request or event delivery from the server.

@@ -4,7 +4,7 @@ import Synchronization
 
 /// A connected simulated device, handed to the body of ``DeviceSimulator/run(host:port:timeout:_:)``.
 ///
-/// Every write goes through one writer task in order (the IV chaining of §4 needs frames in
+/// Every write goes through one writer task in order (the channel's IV chaining needs frames in
 /// the order they were sealed); a reader task answers the server's pings and requests (Describe,
 /// variables, functions, signal: `SimulatedDevice+Requests.swift`), completes
 /// ``publish(_:data:confirmable:)`` calls with the server's ACK and hands events delivered to

@@ -5,7 +5,7 @@ import _CryptoExtras
 ///
 /// Input may be split at any byte. Each frame is `uint16 BE length ‖ ciphertext`; the ciphertext
 /// is AES-128-CBC with PKCS#7 under the session key, and the IV of the next frame is the first 16
-/// bytes of this frame's ciphertext (§4).
+/// bytes of this frame's ciphertext.
 public struct FrameDecoder: Sendable {
     private let key: [UInt8]
     private var iv: [UInt8]

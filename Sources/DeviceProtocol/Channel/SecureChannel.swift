@@ -1,7 +1,7 @@
 import Crypto
 import _CryptoExtras
 
-/// The encrypted message channel of §4, after the handshake: ``seal(_:)`` frames outgoing
+/// The encrypted message channel, after the handshake: ``seal(_:)`` frames outgoing
 /// messages, ``receive(_:)`` turns incoming bytes into messages.
 ///
 /// Both directions start with IV `R[16..<32]`; after each frame the next IV of that direction is

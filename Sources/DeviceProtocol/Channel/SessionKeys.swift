@@ -1,4 +1,4 @@
-/// The 40 bytes of session key material `R` the server chooses in the handshake (§3).
+/// The 40 bytes of session key material `R` the server chooses in the handshake.
 ///
 /// Its `description` never shows the key bytes.
 public struct SessionKeys: Hashable, Sendable, CustomStringConvertible {

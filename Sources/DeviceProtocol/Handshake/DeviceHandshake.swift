@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import _CryptoExtras
 
-/// The device side of the RSA handshake (§3), for simulators and tests: answers the server's
+/// The device side of the RSA handshake, for simulators and tests: answers the server's
 /// nonce and checks the server's reply exactly as Device OS does.
 public struct DeviceHandshake: Sendable {
     /// The device's id.

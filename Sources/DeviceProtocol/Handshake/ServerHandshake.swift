@@ -1,6 +1,6 @@
 import Crypto
 
-/// The server side of the RSA handshake (§3) as a value-type state machine.
+/// The server side of the RSA handshake as a value-type state machine.
 ///
 /// Drive it with the bytes the device sends and carry out the actions it returns:
 ///

@@ -3,7 +3,7 @@ extension ServerKey {
     /// key area and a 128-byte address area.
     public static let deviceBlobSize = 512
 
-    /// The server key blob a TCP device stores (§2.1): the 294-byte SPKI DER, `0xFF` up to offset
+    /// The server key blob a TCP device stores: the 294-byte SPKI DER, `0xFF` up to offset
     /// 384, then the address block (type `0` IPv4 / `1` domain, length, address) with the port
     /// big-endian at offset 450, and `0xFF` to the end.
     ///

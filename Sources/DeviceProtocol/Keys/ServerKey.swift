@@ -7,7 +7,7 @@ import _CryptoExtras
 ///
 /// The private operation runs in BoringSSL (through `_RSA.BlindSigning`'s raw, unpadded
 /// signing primitive, which is constant-time, blinded and checks its result); the padding of
-/// §3 is done here.
+/// the handshake's signature is done here.
 public struct ServerKey: Sendable {
     private let privateKey: _RSA.BlindSigning.PrivateKey<SHA384>
     let modulus: BigUInt
@@ -108,7 +108,7 @@ public struct ServerKey: Sendable {
         return message
     }
 
-    /// The raw type-1 signature of §3: `(00 01 FF… 00 ‖ digest)^d mod n`, verified before it is
+    /// The raw type-1 signature of the handshake: `(00 01 FF… 00 ‖ digest)^d mod n`, verified before it is
     /// returned.
     func signRaw(_ digest: [UInt8]) throws(DeviceProtocolError) -> [UInt8] {
         try self.privateOperation(RawRSA.padType1(digest, length: Self.modulusByteCount))

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A Describe payload (§7.1): the application part (`f` functions, `v` variables), the system
+/// A Describe payload: the application part (`f` functions, `v` variables), the system
 /// part (`p` platform, `m` modules), or both in one document (firmware before 2.0).
 public struct Describe: Hashable, Sendable, Decodable {
     /// Function names, in the device's order; `nil` if this document has no application part.

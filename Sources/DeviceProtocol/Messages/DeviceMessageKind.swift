@@ -3,7 +3,7 @@
 ///
 /// The device looks only at the code, the type, the byte at offset `5 + tokenLength` (it assumes
 /// the first option is a one-byte Uri-Path with header `b1`) and, for Signal, the byte at fixed
-/// offset 8 (§5.3). It does not check the CoAP version.
+/// offset 8. It does not check the CoAP version.
 public enum DeviceMessageKind: Hashable, Sendable {
     /// GET `/d`.
     case describe

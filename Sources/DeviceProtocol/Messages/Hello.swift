@@ -1,6 +1,6 @@
 import CoAP
 
-/// The Hello payload (§6). Fields after the flags are optional because older firmware stops
+/// The Hello payload. Fields after the flags are optional because older firmware stops
 /// early (the Core after 6 bytes, Photon-era firmware after 8).
 public struct Hello: Hashable, Sendable {
     /// Product ID; a non-product device sends its platform ID.

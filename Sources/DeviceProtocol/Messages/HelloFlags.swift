@@ -1,4 +1,4 @@
-/// The capability flags of a Hello (§6).
+/// The capability flags of a Hello.
 public struct HelloFlags: OptionSet, Hashable, Sendable {
     /// The raw 16-bit value.
     public var rawValue: UInt16

@@ -1,4 +1,4 @@
-/// The type code of a device variable, as Describe reports it (§7.2).
+/// The type code of a device variable, as Describe reports it.
 public enum VariableType: Int, Hashable, Sendable, CaseIterable {
     /// 1: one byte, 0 or 1.
     case bool = 1

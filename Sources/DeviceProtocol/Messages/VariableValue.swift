@@ -1,4 +1,4 @@
-/// A decoded variable value (§7.2).
+/// A decoded variable value.
 public enum VariableValue: Hashable, Sendable {
     /// A boolean.
     case bool(Bool)

@@ -64,6 +64,9 @@ function fill(hook) {
   form.rejectUnauthorized.checked = hook.rejectUnauthorized !== false;
   form.disabled.checked = Boolean(hook.disabled);
   form.secret.placeholder = hook.has_secret ? "(set; leave empty to keep it)" : "";
+  // A new webhook has no secret to keep: the label says so only when editing one that has.
+  const note = form.querySelector(".secret-empty");
+  if (note) note.textContent = hook.has_secret ? "empty keeps the current one" : "empty: requests are not signed";
 }
 
 if (form && !detail) {
@@ -157,11 +160,15 @@ if (detail) {
           attempt.outcome,
           attempt.next_retry_at ? formatTime(attempt.next_retry_at) : "",
         ];
-        for (const text of cells) {
+        // Labels for the card each row becomes on a phone; the time is the card's title.
+        const labels = [null, "Event", "Attempt", "Status", "Duration", "Outcome", "Next retry"];
+        cells.forEach((text, index) => {
           const cell = document.createElement("td");
           cell.textContent = text;
+          if (labels[index]) cell.dataset.label = labels[index];
+          else cell.className = "title time";
           row.append(cell);
-        }
+        });
         return row;
       }),
     );

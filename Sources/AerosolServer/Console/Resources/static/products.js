@@ -19,6 +19,11 @@ if (create) {
 
 const add = document.getElementById("add-devices");
 if (add) {
+  const kept = sessionStorage.getItem("add-devices-result");
+  if (kept !== null) {
+    sessionStorage.removeItem("add-devices-result");
+    add.querySelector(".result").textContent = kept;
+  }
   add.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(add);
@@ -29,8 +34,14 @@ if (add) {
       if (answer.existingDeviceIds.length) parts.push(`already in: ${answer.existingDeviceIds.join(", ")}`);
       if (answer.nonmemberDeviceIds.length) parts.push(`in another product: ${answer.nonmemberDeviceIds.join(", ")}`);
       if (answer.invalidDeviceIds.length) parts.push(`not device IDs: ${answer.invalidDeviceIds.join(", ")}`);
-      add.querySelector(".form-error").textContent = parts.join("; ");
-      if (answer.updatedDeviceIds.length) setTimeout(() => location.reload(), 800);
+      const result = parts.join("; ");
+      if (answer.updatedDeviceIds.length) {
+        // The list is the server's: reload it, and show the result again once it is there.
+        sessionStorage.setItem("add-devices-result", result);
+        location.reload();
+      } else {
+        add.querySelector(".result").textContent = result;
+      }
     } catch (error) {
       showError(add, error);
     }

@@ -126,17 +126,21 @@ export function watchStream(section, path, since) {
     row.dataset.id = event.id ?? "";
     row.dataset.name = event.name;
     const time = document.createElement("td");
+    time.className = "time";
     time.textContent = formatTime(payload.published_at);
     time.title = payload.published_at ?? "";
     const name = document.createElement("td");
     name.className = "name";
     name.textContent = event.name;
     const device = document.createElement("td");
+    device.className = "device";
     const coreid = payload.coreid ?? "";
     if (/^[0-9a-f]{24}$/.test(coreid)) {
       const link = document.createElement("a");
       link.href = `/console/devices/${coreid}`;
       link.textContent = coreid;
+      link.className = "id";
+      link.title = coreid;
       device.append(link);
     } else {
       device.textContent = coreid;

@@ -1,0 +1,54 @@
+import AerosolServer
+import AerosolStore
+import DeviceGateway
+import Foundation
+
+/// What `aerosol serve` checks before it starts, and how a start that fails is reported: one
+/// line on stderr naming what failed (the address in use, the data directory's problem) and
+/// exit code 1, with nothing left running.
+extension Serve {
+    /// The server's TCP listeners: HTTP, and devices.
+    static func listeners(_ configuration: Configuration) -> (http: ServeListener, devices: ServeListener) {
+        (
+            ServeListener(
+                purpose: "HTTP",
+                address: ListenAddress(host: configuration.host, port: configuration.port),
+                option: "--port"
+            ),
+            ServeListener(
+                purpose: "devices (TCP)",
+                address: ListenAddress(
+                    host: configuration.deviceHost ?? configuration.host,
+                    port: configuration.devicePort
+                ),
+                option: "--device-port"
+            )
+        )
+    }
+
+    /// Fails at once, before the data directory is touched, when a port is taken.
+    static func checkListeners(_ configuration: Configuration) async throws {
+        let (http, devices) = listeners(configuration)
+        for listener in [http, devices] {
+            do {
+                try await listener.address.checkTCP()
+            } catch  where ListenAddress.isListenFailure(error) {
+                throw CLIError(listener.failure(error))
+            }
+        }
+    }
+
+    /// The one line that tells what stopped the server from starting (or running).
+    static func describe(_ error: any Error, _ configuration: Configuration) -> String {
+        switch error {
+        case let error as CLIError: return error.description
+        case let error as GatewayError: return error.message
+        case let error as StoreError: return error.message
+        case _ where ListenAddress.isListenFailure(error):
+            // The only listener that binds while the services run is the HTTP server's (the
+            // device gateway binds while the application is built, and names itself).
+            return listeners(configuration).http.failure(error)
+        default: return "\(error)"
+        }
+    }
+}
