@@ -112,6 +112,8 @@ public func buildApplication(
 
     let router = Router(context: CloudRequestContext.self)
     let table = SharedRouteTable()
+    // Outermost: error responses carry the request ID too.
+    router.add(middleware: RequestIDMiddleware())
     router.add(middleware: ErrorMiddleware(routes: table, bodyLimit: configuration.maxRequestBodyBytes))
     router.add(middleware: ClientAddressMiddleware(trustedProxies: Set(configuration.trustedProxies)))
     let routes = RouteRegistrar(router: router, table: table, cloud: cloud)

@@ -39,6 +39,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help:
+            "text (one line per message, for a terminal) or json (one JSON object per line, for log shippers). [env: AEROSOL_LOG_FORMAT] (default: text)"
+    )
+    var logFormat: String?
+
+    @Option(
+        help:
             "Largest event data accepted from REST publishes, in bytes, up to 16384. [env: AEROSOL_MAX_EVENT_DATA] (default: 1024)"
     )
     var maxEventData: Int?
@@ -107,7 +113,16 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try makeConfiguration()
+        let format = try EnvironmentOption.resolve(logFormat, "AEROSOL_LOG_FORMAT", default: "text").lowercased()
+        guard format == "text" || format == "json" else {
+            throw ValidationError("unknown log format \(format): use text or json")
+        }
         LoggingSystem.bootstrap { label in
+            if format == "json" {
+                var handler = JSONLogHandler.standardError(label: label)
+                handler.logLevel = configuration.logLevel
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = configuration.logLevel
             return handler

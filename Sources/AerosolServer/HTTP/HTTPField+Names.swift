@@ -12,4 +12,5 @@ extension HTTPField.Name {
     /// `X-Forwarded-Proto`: how the client reached a reverse proxy in front of the server.
     static let xForwardedProto = HTTPField.Name("X-Forwarded-Proto")!
     static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
+    static let xRequestID = HTTPField.Name("X-Request-ID")!
 }
