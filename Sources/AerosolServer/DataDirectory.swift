@@ -11,6 +11,8 @@ public struct DataDirectory: Sendable {
     public var secretPath: String { path + "/server-secret.key" }
     /// `server-key.pem` inside it: the device gateway's RSA-2048 private key (mode 0600).
     public var serverKeyPath: String { path + "/server-key.pem" }
+    /// `server-key-ec.pem` inside it: the UDP device gateway's EC P-256 private key (mode 0600).
+    public var udpServerKeyPath: String { path + "/server-key-ec.pem" }
 
     /// Uses (creating if missing, mode 0700) the directory at `path`.
     public init(path: String) throws {

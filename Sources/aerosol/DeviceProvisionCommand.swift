@@ -13,7 +13,8 @@ struct DeviceProvisionCommand: AsyncParsableCommand {
         abstract: "Store a device's public key so the gateway accepts it (works on the data directory).",
         discussion: """
             The key file may hold the device's public key (PEM or DER) or its private key (PEM or DER,
-            such as device_key.der), whose public half is stored.
+            such as device_key.der), whose public half is stored. An RSA key lets the device connect
+            over TCP (port 5683), an EC P-256 key over UDP (port 5684, Gen3 and Gen4 devices).
 
             Example:
               aerosol device provision 0123456789abcdef01234567 --key device.pub.pem --data-dir ./aerosol-data
@@ -33,8 +34,11 @@ struct DeviceProvisionCommand: AsyncParsableCommand {
         let deviceID = id.lowercased()
         guard Device.isValidID(deviceID) else { throw ValidationError("\(id) is not a device id (24 hex characters)") }
         let publicKey: String
+        let transport: String
         do {
-            publicKey = try DeviceKeyFile.publicKey(atPath: key).pemRepresentation
+            let deviceKey = try DeviceKeyFile.deviceKey(atPath: key)
+            publicKey = deviceKey.pemRepresentation
+            transport = deviceKey.transport
         } catch let error as GatewayError {
             throw ValidationError("\(key): \(error.message)")
         }
@@ -57,6 +61,6 @@ struct DeviceProvisionCommand: AsyncParsableCommand {
             await database.close()
             throw error
         }
-        printLine("provisioned device \(deviceID)")
+        printLine("provisioned device \(deviceID) (\(transport))")
     }
 }
