@@ -89,6 +89,7 @@ let package = Package(
             name: "DeviceGateway",
             dependencies: [
                 "DeviceProtocol",
+                "DTLS",
                 "CoAP",
                 "AerosolStore",
                 "AerosolModels",

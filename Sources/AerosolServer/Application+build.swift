@@ -57,12 +57,16 @@ public func buildApplication(
     )
     let devices = DeviceStore(database: database)
     let serverKey = try ServerKeyFile.loadOrCreate(at: files.serverKeyPath)
+    let udpServerKey = try ECServerKeyFile.loadOrCreate(at: files.udpServerKeyPath)
     var gatewaySettings = configuration.gateway
     gatewaySettings.host = configuration.deviceHost ?? configuration.host
     gatewaySettings.port = configuration.devicePort
+    gatewaySettings.udpHost = configuration.udpDeviceHost ?? gatewaySettings.host
+    gatewaySettings.udpPort = configuration.udpDevicePort
     let gateway = try await DeviceGateway.bind(
         settings: gatewaySettings,
         serverKey: serverKey,
+        udpServerKey: udpServerKey,
         keys: DeviceKeyStore(database: database),
         devices: devices,
         log: log,
@@ -144,7 +148,13 @@ public func buildApplication(
                 metadata: ["data.dir": "\(files.path)", "event.last_id": "\(log.latestID)"]
             )
             await onServerRunning(
-                RunningServer(port: port, log: log, devicePort: gateway.port, routes: table.routes)
+                RunningServer(
+                    port: port,
+                    log: log,
+                    devicePort: gateway.port,
+                    udpDevicePort: gateway.udpPort,
+                    routes: table.routes
+                )
             )
         },
         logger: logger

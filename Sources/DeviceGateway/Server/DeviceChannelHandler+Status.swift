@@ -11,12 +11,7 @@ extension DeviceChannelHandler {
         guard let context, let deviceID else { return }
         helloDeadline?.cancel()
         maximumMessageSize = Int(hello.maximumMessageSize ?? 1024)
-        let link = DeviceLink(
-            deviceID: deviceID,
-            serial: serial,
-            channel: context.channel,
-            handler: NIOLoopBound(self, eventLoop: context.eventLoop)
-        )
+        let link = DeviceLink(deviceID: deviceID, serial: serial, eventLoop: context.eventLoop, endpoint: self)
         self.link = link
         // Online from here on: if the connection closes before the write below is done, the
         // offline report waits for it (see goOffline).

@@ -6,34 +6,48 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// The TCP server devices connect to (spec device-protocol §3–§9): one
-/// ``DeviceChannelHandler`` per device on its channel's event loop, and the router that
-/// delivers committed events to the devices' subscriptions.
+/// The servers devices connect to: TCP (one ``DeviceChannelHandler`` per device on its
+/// channel's event loop) and, given an EC server key, UDP/DTLS (one ``DatagramHandler`` holding
+/// a ``DatagramDevice`` per DTLS session), with one registry of online devices for both, and the
+/// router that delivers committed events to the devices' subscriptions.
 ///
-/// ``bind(settings:serverKey:keys:devices:log:bus:logger:)`` listens at once, so the port is
-/// known before the service runs; ``run()`` routes events until graceful shutdown, then closes
-/// every device connection (each reports its device offline) and returns.
+/// ``bind(settings:serverKey:udpServerKey:keys:devices:log:bus:logger:)`` listens at once, so
+/// the ports are known before the service runs; ``run()`` routes events until graceful
+/// shutdown, then closes every device connection (each reports its device offline) and returns.
 public final class DeviceGateway: Service, Sendable {
     private let serverChannel: any Channel
+    private let datagramChannel: (any Channel)?
     let context: GatewayContext
     private let bus: EventBus
     /// Devices a crashed previous run left recorded online, to report offline.
     private let ghosts: [Device]
-    /// The port the gateway listens on.
+    /// The TCP port the gateway listens on.
     public let port: Int
+    /// The UDP port the gateway listens on for DTLS devices, if it does.
+    public let udpPort: Int?
 
-    private init(serverChannel: any Channel, context: GatewayContext, bus: EventBus, ghosts: [Device]) {
+    private init(
+        serverChannel: any Channel,
+        datagramChannel: (any Channel)?,
+        context: GatewayContext,
+        bus: EventBus,
+        ghosts: [Device]
+    ) {
         self.serverChannel = serverChannel
+        self.datagramChannel = datagramChannel
         self.context = context
         self.bus = bus
         self.ghosts = ghosts
         self.port = serverChannel.localAddress?.port ?? context.settings.port
+        self.udpPort = datagramChannel.map { $0.localAddress?.port ?? context.settings.udpPort }
     }
 
-    /// Binds the device port and returns the gateway, ready to ``run()``.
+    /// Binds the device ports and returns the gateway, ready to ``run()``: TCP always, UDP
+    /// when `udpServerKey` is given.
     public static func bind(
         settings: GatewaySettings,
         serverKey: ServerKey,
+        udpServerKey: ECServerKey? = nil,
         keys: DeviceKeyStore,
         devices: DeviceStore,
         log: EventLog,
@@ -74,7 +88,22 @@ public final class DeviceGateway: Service, Sendable {
             }
             .bind(host: settings.host, port: settings.port)
             .get()
-        return DeviceGateway(serverChannel: channel, context: context, bus: bus, ghosts: ghosts)
+        var datagramChannel: (any Channel)?
+        if let udpServerKey {
+            do {
+                datagramChannel = try await DatagramHandler.bind(context: context, serverKey: udpServerKey)
+            } catch {
+                try? await channel.close()
+                throw error
+            }
+        }
+        return DeviceGateway(
+            serverChannel: channel,
+            datagramChannel: datagramChannel,
+            context: context,
+            bus: bus,
+            ghosts: ghosts
+        )
     }
 
     /// The number of devices online on this gateway.
@@ -84,9 +113,13 @@ public final class DeviceGateway: Service, Sendable {
     /// device connection and waits until each device is reported offline.
     public func run() async throws {
         let context = self.context
+        var listening = "tcp://\(context.settings.host):\(port)"
+        if let udpPort {
+            listening += " and udp://\(context.settings.udpHost ?? context.settings.host):\(udpPort)"
+        }
         context.logger.info(
-            "device gateway listening on tcp://\(context.settings.host):\(port)",
-            metadata: ["gateway.port": "\(port)"]
+            "device gateways listening on \(listening)",
+            metadata: ["gateway.port": "\(port)", "gateway.udp_port": "\(udpPort.map(String.init) ?? "-")"]
         )
         let events = bus.tap()
         await reportGhostsOffline()
@@ -96,6 +129,12 @@ public final class DeviceGateway: Service, Sendable {
             }
             try? await gracefulShutdown()
             try? await serverChannel.close()
+            if let datagramChannel {
+                // Its handler reports every online UDP device offline as the channel closes
+                // (their sessions are kept: they resume when the server is back).
+                try? await datagramChannel.close()
+                try? await datagramChannel.eventLoop.submit {}.get()
+            }
             await context.registry.closeAll()
             group.cancelAll()
         }
