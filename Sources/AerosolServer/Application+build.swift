@@ -67,6 +67,7 @@ public func buildApplication(
         settings: gatewaySettings,
         serverKey: serverKey,
         udpServerKey: udpServerKey,
+        sessions: UDPSessionStore(database: database, secret: secret),
         keys: DeviceKeyStore(database: database),
         devices: devices,
         log: log,

@@ -47,6 +47,10 @@ public struct GatewaySettings: Sendable {
     /// that would make one more is refused.
     public var udpMaxSessions = 100_000
 
+    /// How long a stored UDP session is kept without the device being heard (default 30 days:
+    /// devices sleep for days and resume without a handshake).
+    public var udpSessionLifetime: Duration = .seconds(30 * 86_400)
+
     /// The default settings.
     public init() {}
 }

@@ -43,7 +43,41 @@ extension DatagramDevice {
                 // The Hello is handled now that the device is known.
                 self.inbox.insert(bytes, at: 0)
                 self.armSilenceTimer()
+                self.persist()
             }
+        }
+    }
+
+    /// A known device sends again after being offline: its provisioned key must still be the
+    /// one its session was made with, else the session is refused (RST to `first`, if it is a
+    /// CON) and forgotten.
+    func resume(_ hello: Hello, deviceID: String, first: [UInt8]) {
+        let keys = gateway.keys
+        let presented = dtls.peerPublicKeyDER
+        step(eventLoop.makeFutureWithTask { try await keys.publicKey(deviceID: deviceID) }) { result in
+            let message = try? CoAPMessage(decoding: first)
+            let stored: String?
+            switch result {
+            case .failure(let error):
+                self.logger.error("could not read the device's key", metadata: ["reason": "\(error)"])
+                self.inbox.removeAll()
+                return
+            case .success(let value):
+                stored = value
+            }
+            guard let stored, let key = try? ECDevicePublicKey(pemRepresentation: stored),
+                key.derRepresentation == presented
+            else {
+                let reason = "its session is for a key no longer provisioned (released, deleted or re-keyed)"
+                if let message {
+                    self.refuse(message, reason)
+                } else {
+                    self.logger.warning("device refused: \(reason)")
+                    self.end(reason, notify: true)
+                }
+                return
+            }
+            self.goOnline(hello, deviceID: deviceID)
         }
     }
 
@@ -63,7 +97,7 @@ extension DatagramDevice {
         self.link = link
         isOnline = true
         let gateway = self.gateway
-        let address = peer.ipAddress
+        let address = peer?.ipAddress
         let future = eventLoop.makeFutureWithTask {
             try await gateway.recordOnline(link, address: address, hello: hello)
         }
@@ -75,12 +109,13 @@ extension DatagramDevice {
                 self.ownerID = device.ownerID
                 self.productID = device.productID
                 self.updateSubscriptions()
+                self.persist()
                 self.logger.info(
                     "device online",
                     metadata: [
                         "device.platform": "\(hello.platformID.map(String.init) ?? "-")",
                         "device.transport": "udp",
-                        "device.address": "\(self.peer)",
+                        "device.address": "\(self.peer.map { "\($0)" } ?? "-")",
                     ]
                 )
             case .failure(let error):
@@ -149,7 +184,11 @@ extension DatagramDevice {
     /// Records a Describe.
     func described(_ describe: Describe, document: [UInt8]) {
         guard let deviceID else { return }
-        if describe.hasApplicationPart { application = describe }
+        if describe.hasApplicationPart {
+            application = describe
+            applicationDocument = document
+            persist()
+        }
         let gateway = self.gateway
         let future = eventLoop.makeFutureWithTask {
             try await gateway.recordDescribe(describe, document: document, deviceID: deviceID)

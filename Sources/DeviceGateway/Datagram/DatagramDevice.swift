@@ -37,8 +37,9 @@ final class DatagramDevice {
     var dtls: DTLSSession
     var session: DeviceSession
     var reliability = CoAPReliability()
-    /// Where the device is now: the source of its newest record.
-    var peer: SocketAddress
+    /// Where the device is now: the source of its newest record (unknown for a session restored
+    /// after a restart until the device sends again).
+    var peer: SocketAddress?
     var deviceID: String?
     /// The serial of the device's current time online (a new one each time).
     var serial: UInt64 = 0
@@ -63,6 +64,11 @@ final class DatagramDevice {
     var silenceTimer: Scheduled<Void>?
     /// The functions and variables from the device's last application Describe.
     var application: Describe?
+    /// That Describe as the device sent it (JSON), to store with the session.
+    var applicationDocument: [UInt8]?
+    /// Whether the stored session is out of date, and whether a write is in flight.
+    var persistPending = false
+    var persisting = false
     var maximumMessageSize = DatagramDevice.defaultMaximumMessageSize
     /// The reasons of the device's last Goodbye.
     var goodbye: Goodbye?
@@ -79,6 +85,39 @@ final class DatagramDevice {
         self.reliability.initialTimeout = server.gateway.settings.udpRetransmissionTimeout
         var logger = server.logger
         if let id = session.connectionID { logger[metadataKey: "dtls.cid"] = "\(id)" }
+        self.logger = logger
+    }
+
+    /// A session a previous run of the gateway stored, for a device that said `hello`: it is
+    /// known (its key is checked again when it comes back) and offline until it sends.
+    init(
+        restoring session: DTLSSession,
+        deviceID: String,
+        hello: Hello,
+        stored: StoredSession,
+        server: DatagramHandler,
+        eventLoop: any EventLoop
+    ) {
+        self.dtls = session
+        self.peer = nil
+        self.server = server
+        self.gateway = server.gateway
+        self.eventLoop = eventLoop
+        self.session = DeviceSession(
+            settings: server.gateway.settings,
+            restoringHello: hello,
+            subscriptions: stored.deviceSubscriptions
+        )
+        self.reliability.initialTimeout = server.gateway.settings.udpRetransmissionTimeout
+        self.deviceID = deviceID
+        if let document = stored.application {
+            self.applicationDocument = Array(document)
+            self.application = try? Describe(json: Array(document))
+        }
+        if let size = hello.maximumMessageSize { self.maximumMessageSize = Int(size) }
+        var logger = server.logger
+        if let id = session.connectionID { logger[metadataKey: "dtls.cid"] = "\(id)" }
+        logger[metadataKey: "device.id"] = "\(deviceID)"
         self.logger = logger
     }
 
@@ -181,8 +220,10 @@ final class DatagramDevice {
                 continue
             }
             if !isOnline, session.reopen() {
-                // Back after silence, a Goodbye or a server restart: online again first.
-                if let hello = session.hello { goOnline(hello, deviceID: deviceID) }
+                // Back after silence, a Goodbye or a server restart: its key is checked again
+                // (the device may have been released, deleted or re-keyed meanwhile), then it
+                // is online again.
+                if let hello = session.hello { resume(hello, deviceID: deviceID, first: bytes) }
                 continue
             }
             inbox.removeFirst()
@@ -203,6 +244,7 @@ final class DatagramDevice {
             described(describe, document: document)
         case .subscribe:
             updateSubscriptions()
+            persist()
         case .complete(let token, let response):
             complete(token, response)
         case .messageIDGap:
@@ -269,11 +311,15 @@ final class DatagramDevice {
 
     /// Seals one CoAP message into a record to the device's current address.
     func seal(_ bytes: [UInt8]) {
+        guard let peer else { return }
         do {
             server.write(try dtls.seal(bytes), to: peer)
         } catch {
             logger.error("could not seal a record for the device", metadata: ["reason": "\(error)"])
         }
+        // Outgoing sequence numbers are never reused, even after a restart: the device keeps
+        // its replay window. Reserve the next ones ahead, write-behind.
+        if dtls.needsReservation { persist() }
     }
 
     func scheduleRetransmission() {
@@ -332,7 +378,7 @@ final class DatagramDevice {
     /// encrypted close_notify tells it so at once.
     func end(_ reason: String, notify: Bool) {
         guard !ended else { return }
-        if notify, let record = try? dtls.sealCloseNotify() { server.write(record, to: peer) }
+        if notify, let peer, let record = try? dtls.sealCloseNotify() { server.write(record, to: peer) }
         logger.info("device session ended", metadata: ["reason": "\(reason)"])
         if isOnline { goOffline(reason) }
         ended = true
@@ -340,6 +386,7 @@ final class DatagramDevice {
         silenceTimer?.cancel()
         failWaiters("the device's session ended")
         server.remove(self)
+        forgetStoredSession()
     }
 
     /// The gateway is stopping: report the device offline (the session could resume).

@@ -1,3 +1,4 @@
+import AerosolStore
 import DTLS
 import DeviceProtocol
 import Logging
@@ -29,8 +30,11 @@ final class DatagramHandler: ChannelInboundHandler {
     var devices: [ConnectionID: DatagramDevice] = [:]
     /// Datagrams dropped before reaching a session, by reason (each reason is logged once).
     var drops: [String: Int] = [:]
+    /// Sessions stored by a previous run, taken up when the handler is added.
+    private var stored: [UDPSessionStore.Record]
 
-    init(gateway: GatewayContext, serverKey: ECServerKey) {
+    init(gateway: GatewayContext, serverKey: ECServerKey, stored: [UDPSessionStore.Record] = []) {
+        self.stored = stored
         self.gateway = gateway
         self.configuration = DTLSHandshake.Configuration(serverKey: serverKey.signingKey)
         var logger = gateway.logger
@@ -39,7 +43,11 @@ final class DatagramHandler: ChannelInboundHandler {
     }
 
     /// Binds the UDP port of `context.settings` and returns the channel.
-    static func bind(context: GatewayContext, serverKey: ECServerKey) async throws -> any Channel {
+    static func bind(
+        context: GatewayContext,
+        serverKey: ECServerKey,
+        stored: [UDPSessionStore.Record]
+    ) async throws -> any Channel {
         let settings = context.settings
         return try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -47,7 +55,7 @@ final class DatagramHandler: ChannelInboundHandler {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        DatagramHandler(gateway: context, serverKey: serverKey)
+                        DatagramHandler(gateway: context, serverKey: serverKey, stored: stored)
                     )
                 }
             }
@@ -57,6 +65,35 @@ final class DatagramHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        restore(context: context)
+    }
+
+    /// Takes up the sessions a previous run stored: their devices resume without a handshake.
+    private func restore(context: ChannelHandlerContext) {
+        var restored = 0
+        for record in stored {
+            guard let deviceID = record.deviceID,
+                let saved = try? StoredSession(decoding: record.session),
+                let state = try? saved.dtlsState(),
+                let id = state.connectionID,
+                let session = try? DTLSSession(restoring: state),
+                let hello = saved.deviceHello,
+                devices[id] == nil
+            else { continue }
+            devices[id] = DatagramDevice(
+                restoring: session,
+                deviceID: deviceID,
+                hello: hello,
+                stored: saved,
+                server: self,
+                eventLoop: context.eventLoop
+            )
+            restored += 1
+        }
+        if !stored.isEmpty {
+            logger.info("UDP device sessions restored", metadata: ["sessions.count": "\(restored)"])
+        }
+        stored = []
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -91,8 +128,7 @@ final class DatagramHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         for (_, pending) in handshakes { pending.timer?.cancel() }
         handshakes = [:]
-        // Devices go offline; their sessions would be resumed by a next run (sessions are kept
-        // in memory only for now, so they handshake again).
+        // Devices go offline; their stored sessions are resumed by the next run.
         for device in devices.values { device.shutDown() }
         context.fireChannelInactive()
     }

@@ -1,6 +1,7 @@
 import AerosolModels
 import AerosolStore
 import DeviceProtocol
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -11,7 +12,7 @@ import ServiceLifecycle
 /// a ``DatagramDevice`` per DTLS session), with one registry of online devices for both, and the
 /// router that delivers committed events to the devices' subscriptions.
 ///
-/// ``bind(settings:serverKey:udpServerKey:keys:devices:log:bus:logger:)`` listens at once, so
+/// ``bind(settings:serverKey:udpServerKey:sessions:keys:devices:log:bus:logger:)`` listens at once, so
 /// the ports are known before the service runs; ``run()`` routes events until graceful
 /// shutdown, then closes every device connection (each reports its device offline) and returns.
 public final class DeviceGateway: Service, Sendable {
@@ -48,13 +49,14 @@ public final class DeviceGateway: Service, Sendable {
         settings: GatewaySettings,
         serverKey: ServerKey,
         udpServerKey: ECServerKey? = nil,
+        sessions: UDPSessionStore? = nil,
         keys: DeviceKeyStore,
         devices: DeviceStore,
         log: EventLog,
         bus: EventBus,
         logger: Logger
     ) async throws -> DeviceGateway {
-        let context = GatewayContext(
+        var context = GatewayContext(
             settings: settings,
             serverKey: serverKey,
             keys: keys,
@@ -65,6 +67,7 @@ public final class DeviceGateway: Service, Sendable {
             statusLock: KeyedLock<String>(),
             logger: logger
         )
+        context.sessions = sessions
         // Devices still recorded online lost their connections with the previous run of the
         // server (a crash): they are marked offline before anyone can connect again, and
         // reported offline (`spark/status`) once the event log runs (see `run()`).
@@ -91,8 +94,20 @@ public final class DeviceGateway: Service, Sendable {
         var datagramChannel: (any Channel)?
         if let udpServerKey {
             do {
-                datagramChannel = try await DatagramHandler.bind(context: context, serverKey: udpServerKey)
+                var stored: [UDPSessionStore.Record] = []
+                if let sessions {
+                    let lifetime = Double(settings.udpSessionLifetime.components.seconds)
+                    let cutoff = Date().addingTimeInterval(-lifetime)
+                    try await sessions.deleteExpired(before: cutoff)
+                    stored = try await sessions.all(since: cutoff)
+                }
+                datagramChannel = try await DatagramHandler.bind(
+                    context: context,
+                    serverKey: udpServerKey,
+                    stored: stored
+                )
             } catch {
+                logger.error("could not start the UDP device gateway", metadata: ["reason": "\(error)"])
                 try? await channel.close()
                 throw error
             }

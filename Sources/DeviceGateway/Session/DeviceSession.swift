@@ -79,6 +79,15 @@ public struct DeviceSession: Sendable {
     /// Whether the device has said Hello.
     public var isEstablished: Bool { self.state == .established }
 
+    /// A session taken up again from what a previous run of the gateway stored: the device said
+    /// `hello` and made `subscriptions` before, and will not repeat them when it resumes.
+    public init(settings: GatewaySettings, restoringHello hello: Hello, subscriptions: [DeviceSubscription]) {
+        self.init(settings: settings)
+        self.hello = hello
+        self.subscriptions = subscriptions
+        self.state = .established
+    }
+
     /// Takes up a session that ended with a Goodbye again: a UDP device resumes its DTLS session
     /// without a new Hello, and the session goes on with the Hello and subscriptions it had.
     /// `false` if the device never said Hello.
