@@ -112,6 +112,30 @@ struct UDPGatewayLiveTests {
         }
     }
 
+    @Test func aSilentDeviceGoesOfflineAndComesBackOnlineWithItsNextRecord() async throws {
+        try await TestServer.with(configure: { configuration in
+            Self.fast(&configuration)
+            configuration.gateway.udpOfflineAfter = .seconds(1)
+        }) { server in
+            let token = try await server.user("ada@example.com")
+            let (peer, id) = try await Self.peer(server, token: token)
+            defer { peer.stop() }
+            let stream = try await EventStreamReader.open(server, "/v1/devices/events", token: token)
+            try await stream.read(until: { $0.hasPrefix(":ok") })
+            try await peer.run(["cmd": "connect"])
+            _ = try await stream.read(until: { $0.contains(#"{"data":"online""#) })
+            // No keep-alive (--keepalive 0): silent past the offline limit, reported offline.
+            let offline = try await stream.read(until: { $0.contains(#"{"data":"offline""#) })
+            #expect(offline.contains(#""coreid":"\#(id)"}"#))
+            let detail = try await server.get("/v1/devices/\(id)", token: token)
+            #expect(detail.text.contains(#""online":false"#), "\(detail.text)")
+            // Its session is kept: the next record brings it back, without a handshake.
+            try await peer.run(["cmd": "ping"])
+            _ = try await stream.read(until: { $0.contains(#"{"data":"online""#) })
+            #expect(peer.violations.isEmpty, "\(peer.violations)")
+        }
+    }
+
     @Test func aDeviceWithAnotherKeyOrNoneIsRefused() async throws {
         try await TestServer.with(configure: Self.fast) { server in
             let token = try await server.user("ada@example.com")
