@@ -42,7 +42,7 @@ struct ProtocolSwitchTests {
                 host: "127.0.0.1",
                 port: server.devicePort
             ) { simulated in
-                let online = try await stream.read(until: { $0.contains(#"{"data":"online""#) })
+                let online = try await stream.read(until: { $0.occurrences(of: #"{"data":"online""#) == 2 })
                 #expect(online.contains(#""coreid":"\#(id)"}"#))
                 #expect(try await simulated.publish("over", data: "tcp") == .empty)
                 _ = try await stream.read(until: { $0.contains("event: over\n") })

@@ -103,7 +103,7 @@ struct UDPGatewayLiveTests {
             _ = try await stream.read(until: { $0.contains(#"{"data":"offline""#) })
             let back = try await peer.run(["cmd": "connect"])
             #expect(back["resumed"] as? Bool == true)
-            let onlineAgain = try await stream.read(until: { $0.contains(#"{"data":"online""#) })
+            let onlineAgain = try await stream.read(until: { $0.occurrences(of: #"{"data":"online""#) == 2 })
             #expect(onlineAgain.contains(#""coreid":"\#(id)"}"#))
             try await server.publish("srv/again", token: token)
             try await peer.next { $0["type"] as? String == "event" && $0["name"] as? String == "srv/again" }
@@ -131,7 +131,7 @@ struct UDPGatewayLiveTests {
             #expect(detail.text.contains(#""online":false"#), "\(detail.text)")
             // Its session is kept: the next record brings it back, without a handshake.
             try await peer.run(["cmd": "ping"])
-            _ = try await stream.read(until: { $0.contains(#"{"data":"online""#) })
+            _ = try await stream.read(until: { $0.occurrences(of: #"{"data":"online""#) == 2 })
             #expect(peer.violations.isEmpty, "\(peer.violations)")
         }
     }
