@@ -93,6 +93,7 @@ let package = Package(
                 "CoAP",
                 "AerosolStore",
                 "AerosolModels",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -81,6 +81,18 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
     @Option(help: "With --count: devices handshaking at once.")
     var concurrency = 32
 
+    @Option(
+        help:
+            "tcp (RSA key) or udp (EC key, DTLS; one device, --count not yet; --port then defaults to 5684). (default: tcp)"
+    )
+    var `protocol` = "tcp"
+
+    @Option(
+        help:
+            "With --protocol udp: every this many seconds, close the socket and resume the DTLS session from a new port without a handshake, as a sleeping device does. (default: never)"
+    )
+    var resumeAfter: Double?
+
     func validate() throws {
         if let count {
             guard id == nil, key == nil else {
@@ -96,6 +108,13 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
             guard product == nil, keys == nil else { throw ValidationError("--product and --keys go with --count") }
         }
         if let interval, interval <= 0 { throw ValidationError("--interval must be positive") }
+        guard ["tcp", "udp"].contains(self.protocol) else { throw ValidationError("--protocol must be tcp or udp") }
+        if self.protocol == "udp", count != nil {
+            throw ValidationError("--count is not supported with --protocol udp yet: simulate one device")
+        }
+        if let resumeAfter, self.protocol != "udp" || resumeAfter <= 0 {
+            throw ValidationError("--resume-after takes positive seconds, with --protocol udp")
+        }
         for item in publish where !item.contains("=") || item.hasPrefix("=") {
             throw ValidationError("--publish takes NAME=DATA, not \(item)")
         }
@@ -103,6 +122,10 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if self.protocol == "udp" {
+            try await runDatagram()
+            return
+        }
         let serverPublicKeyDER: [UInt8]
         do {
             serverPublicKeyDER = try DeviceKeyFile.serverPublicKeyDER(atPath: serverKey)
