@@ -83,7 +83,7 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "tcp (RSA key) or udp (EC key, DTLS; one device, --count not yet; --port then defaults to 5684). (default: tcp)"
+            "tcp (RSA key) or udp (EC key, DTLS; --port then defaults to 5684). (default: tcp)"
     )
     var `protocol` = "tcp"
 
@@ -109,8 +109,8 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
         }
         if let interval, interval <= 0 { throw ValidationError("--interval must be positive") }
         guard ["tcp", "udp"].contains(self.protocol) else { throw ValidationError("--protocol must be tcp or udp") }
-        if self.protocol == "udp", count != nil {
-            throw ValidationError("--count is not supported with --protocol udp yet: simulate one device")
+        if self.protocol == "udp", count != nil, keys != nil {
+            throw ValidationError("--keys is not supported with --protocol udp yet: UDP fleets get new keys every run")
         }
         if let resumeAfter, self.protocol != "udp" || resumeAfter <= 0 {
             throw ValidationError("--resume-after takes positive seconds, with --protocol udp")
@@ -123,7 +123,11 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
 
     func run() async throws {
         if self.protocol == "udp" {
-            try await runDatagram()
+            if let count {
+                try await runDatagramFleet(count: count)
+            } else {
+                try await runDatagram()
+            }
             return
         }
         let serverPublicKeyDER: [UInt8]

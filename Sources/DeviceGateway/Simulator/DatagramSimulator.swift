@@ -98,6 +98,26 @@ public final class DatagramSimulator: Sendable {
         self.init(deviceID: deviceID, privateKey: privateKey, serverPublicKey: serverKey, application: application)
     }
 
+    /// A simulator with a new random device ID and EC key (for fleets), and the PEM public key
+    /// to provision for it.
+    public static func generated(
+        serverKeyFile: some DataProtocol,
+        application: SimulatedApplication = SimulatedApplication()
+    ) throws -> (simulator: DatagramSimulator, publicKeyPEM: String) {
+        var generator = SystemRandomNumberGenerator()
+        guard let deviceID = DeviceID(bytes: (0..<12).map { _ in UInt8.random(in: 0...255, using: &generator) }) else {
+            throw GatewayError.invalidKeyFile("could not make a device ID")
+        }
+        let key = P256.Signing.PrivateKey()
+        let simulator = try DatagramSimulator(
+            deviceID: deviceID,
+            privateKeyFile: key.derRepresentation,
+            serverKeyFile: serverKeyFile,
+            application: application
+        )
+        return (simulator, key.publicKey.pemRepresentation)
+    }
+
     /// Whether the next run resumes the session instead of a handshake.
     public var canResume: Bool { established.withLock { $0 } }
 
