@@ -64,8 +64,8 @@ extension DeviceSimulateCommand {
                     if now.failed >= count { return }
                 }
             }
-            try await group.next()
-            group.cancelAll()
+            // Devices end only by failing; the status line ends once all have.
+            try await group.waitForAll()
         }
         throw CLIError("every simulated device has failed")
     }

@@ -26,6 +26,9 @@ public struct DTLSClient: Sendable {
     var keys: KeyMaterial?
     var epoch1Sequence: UInt64 = 0
     var replayWindow = ReplayWindow()
+    /// The message_seq the server's next handshake message must have: a repeated flight (the
+    /// server answering a retransmission) is skipped, not hashed twice.
+    var nextServerMessageSequence: UInt16 = 0
     /// The connection ID the server issued.
     public private(set) var connectionID: ConnectionID?
     /// Whether the handshake is complete.
@@ -71,6 +74,8 @@ public struct DTLSClient: Sendable {
                 for fragment in try HandshakeFragment.parseAll(record.fragment) {
                     guard fragment.isWhole else { throw .malformedHandshake }
                     let body = Array(fragment.bytes)
+                    guard fragment.messageSequence >= self.nextServerMessageSequence else { continue }
+                    self.nextServerMessageSequence = fragment.messageSequence + 1
                     if fragment.type == 3 {  // HelloVerifyRequest
                         guard body.count >= 3, body.count == 3 + Int(body[2]) else { throw .malformedHandshake }
                         self.cookie = Array(body.dropFirst(3))

@@ -24,6 +24,15 @@ public final class DatagramSimulator: Sendable {
     private let client: Mutex<DTLSClient>
     private let established = Mutex(false)
 
+    /// What a run sent last while connecting (a handshake flight, then the Hello or the resume
+    /// ping), sent again every second until the server answers, as the device retransmits too:
+    /// UDP loses datagrams, and a busy server's socket buffer drops them. A CoAP message is
+    /// sealed again (a new record, the same message ID: the server answers a duplicate).
+    final class Flight: Sendable {
+        let last = Mutex<SimulatedDevice.Outgoing?>(nil)
+        let done = Mutex(false)
+    }
+
     /// The Hello of a Device OS 6.2 Argon (platform 12) with this device ID.
     public static func defaultHello(deviceID: DeviceID) -> Hello {
         Hello(
@@ -151,10 +160,20 @@ public final class DatagramSimulator: Sendable {
         )
         let resuming = canResume
         let underlying = channel.channel
+        let flight = Flight()
         let timer = underlying.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             device.fail(GatewayError.timedOut("the server did not complete the handshake and Hello in time"))
             underlying.close(promise: nil)
         }
+        let retransmission = underlying.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) {
+            task in
+            guard !flight.done.withLock({ $0 }) else {
+                task.cancel()
+                return
+            }
+            if let last = flight.last.withLock({ $0 }) { device.write(last) }
+        }
+        defer { retransmission.cancel() }
         return try await channel.executeThenClose { inbound, outbound in
             try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
                 group.addTask {
@@ -162,7 +181,7 @@ public final class DatagramSimulator: Sendable {
                 }
                 group.addTask {
                     do {
-                        try await self.read(inbound, device: device, resuming: resuming)
+                        try await self.read(inbound, device: device, resuming: resuming, flight: flight)
                         device.fail(GatewayError.connectionClosed())
                     } catch {
                         device.fail(error)
@@ -220,7 +239,8 @@ public final class DatagramSimulator: Sendable {
     private func read(
         _ inbound: NIOAsyncChannelInboundStream<AddressedEnvelope<ByteBuffer>>,
         device: SimulatedDevice,
-        resuming: Bool
+        resuming: Bool,
+        flight: Flight
     ) async throws {
         var iterator = inbound.makeAsyncIterator()
         var resumePing: UInt16?
@@ -228,9 +248,13 @@ public final class DatagramSimulator: Sendable {
             client.withLock { $0.resume() }
             let id = device.established(firstMessageIDs: MessageIDCounter(current: .random(in: 0...UInt16.max)))
             resumePing = id
-            device.write(.message(CoAPMessage(type: .confirmable, code: .empty, messageID: id)))
+            let ping = CoAPMessage(type: .confirmable, code: .empty, messageID: id)
+            flight.last.withLock { $0 = .message(ping) }
+            device.write(.message(ping))
         } else {
-            device.write(.raw(client.withLock { $0.clientHello() }))
+            let clientHello = client.withLock { $0.clientHello() }
+            flight.last.withLock { $0 = .raw(clientHello) }
+            device.write(.raw(clientHello))
             while !client.withLock({ $0.isEstablished }) {
                 guard let envelope = try await iterator.next() else { throw GatewayError.connectionClosed() }
                 let bytes = Array(envelope.data.readableBytesView)
@@ -240,11 +264,16 @@ public final class DatagramSimulator: Sendable {
                 } catch {
                     throw GatewayError.handshakeFailed("the DTLS handshake failed: \(error)")
                 }
-                if let reply { device.write(.raw(reply)) }
+                if let reply {
+                    flight.last.withLock { $0 = .raw(reply) }
+                    device.write(.raw(reply))
+                }
             }
             established.withLock { $0 = true }
             let helloID = device.established(firstMessageIDs: MessageIDCounter(current: .random(in: 0...UInt16.max)))
-            device.write(.message(hello.message(messageID: helloID, confirmable: true)))
+            let helloMessage = hello.message(messageID: helloID, confirmable: true)
+            flight.last.withLock { $0 = .message(helloMessage) }
+            device.write(.message(helloMessage))
         }
         var ready = false
         while let envelope = try await iterator.next() {
@@ -259,13 +288,16 @@ public final class DatagramSimulator: Sendable {
                 case (.confirmable, .empty):
                     if device.isResponsive { device.send(message.emptyAcknowledgement) }
                 case (.acknowledgement, _), (.reset, _):
-                    if message.messageID == resumePing {
+                    if message.messageID == resumePing, !ready {
                         ready = true
+                        flight.done.withLock { $0 = true }
                         device.becameReady()
                     }
                     device.received(acknowledgement: message)
                 case (_, .post) where message.path == "h":
+                    guard !ready else { continue }
                     ready = true
+                    flight.done.withLock { $0 = true }
                     device.becameReady()
                 default:
                     device.handle(message)
