@@ -89,9 +89,11 @@ let package = Package(
             name: "DeviceGateway",
             dependencies: [
                 "DeviceProtocol",
+                "DTLS",
                 "CoAP",
                 "AerosolStore",
                 "AerosolModels",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -59,6 +59,7 @@ public final class BenchServer {
             executable,
             [
                 "serve", "--host", "127.0.0.1", "--port", String(port), "--device-port", String(devicePort),
+                "--udp-device-port", "0",
                 "--data-dir", directory.path,
             ]
                 + ["--log-level", "warning"] + options.arguments

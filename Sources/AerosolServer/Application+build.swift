@@ -56,12 +56,17 @@ public func buildApplication(
     do {
         log = try await EventLog(database: database, bus: bus, logger: logger)
         let serverKey = try ServerKeyFile.loadOrCreate(at: files.serverKeyPath)
+        let udpServerKey = try ECServerKeyFile.loadOrCreate(at: files.udpServerKeyPath)
         var gatewaySettings = configuration.gateway
         gatewaySettings.host = configuration.deviceHost ?? configuration.host
         gatewaySettings.port = configuration.devicePort
+        gatewaySettings.udpHost = configuration.udpDeviceHost ?? gatewaySettings.host
+        gatewaySettings.udpPort = configuration.udpDevicePort
         gateway = try await DeviceGateway.bind(
             settings: gatewaySettings,
             serverKey: serverKey,
+            udpServerKey: udpServerKey,
+            sessions: UDPSessionStore(database: database, secret: secret),
             keys: DeviceKeyStore(database: database),
             devices: devices,
             log: log,
@@ -155,7 +160,13 @@ public func buildApplication(
                 metadata: ["data.dir": "\(files.path)", "event.last_id": "\(log.latestID)"]
             )
             await onServerRunning(
-                RunningServer(port: port, log: log, devicePort: gateway.port, routes: table.routes)
+                RunningServer(
+                    port: port,
+                    log: log,
+                    devicePort: gateway.port,
+                    udpDevicePort: gateway.udpPort,
+                    routes: table.routes
+                )
             )
         },
         logger: logger

@@ -48,6 +48,12 @@ public struct Configuration: Sendable {
     public var devicePort = 5683
     /// The address the device gateway listens on (default `nil`: the same as ``host``).
     public var deviceHost: String?
+    /// The UDP port DTLS devices (Gen3, Gen4) send to (default 5684, the port Device OS dials
+    /// whatever its key blob says; 0 picks a free port).
+    public var udpDevicePort = 5684
+    /// The address the UDP device gateway listens on (default `nil`: the same as
+    /// ``deviceHost``).
+    public var udpDeviceHost: String?
     /// The device gateway's timeouts and limits (every default is documented on
     /// ``GatewaySettings`` and in docs/devices.md); its host and port come from ``deviceHost``
     /// and ``devicePort``.

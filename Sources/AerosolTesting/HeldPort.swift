@@ -1,8 +1,8 @@
 import NIOCore
 import NIOPosix
 
-/// A TCP port on 127.0.0.1 that a listener of the test holds, so that a server told to use it
-/// finds it in use.
+/// A TCP (or UDP) port on 127.0.0.1 that a socket of the test holds, so that a server told to
+/// use it finds it in use.
 public struct HeldPort: Sendable {
     private let channel: any Channel
     /// The port.
@@ -13,6 +13,20 @@ public struct HeldPort: Sendable {
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .bind(host: "127.0.0.1", port: 0)
             .get()
+        port = channel.localAddress?.port ?? 0
+    }
+
+    /// A UDP port held by a bound datagram socket (`udp: true`), or a TCP one.
+    public init(udp: Bool) async throws {
+        if udp {
+            channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: 0)
+                .get()
+        } else {
+            channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: 0)
+                .get()
+        }
         port = channel.localAddress?.port ?? 0
     }
 

@@ -16,6 +16,8 @@ public struct TestServer: Sendable {
     public let port: Int
     /// The device gateway's port.
     public let devicePort: Int
+    /// The device gateway's UDP port (DTLS devices).
+    public let udpDevicePort: Int
     public let dataDirectory: String
     /// The running server's event log (to publish as a device would).
     public let log: EventLog
@@ -79,6 +81,7 @@ public struct TestServer: Sendable {
         var configuration = Configuration()
         configuration.port = 0
         configuration.devicePort = 0
+        configuration.udpDevicePort = 0
         configuration.dataDirectory = dataDirectory ?? makeDataDirectory()
         configuration.synchronous = .normal
         configuration.bcryptCost = 4
@@ -104,6 +107,7 @@ public struct TestServer: Sendable {
             let server = TestServer(
                 port: running.port,
                 devicePort: running.devicePort,
+                udpDevicePort: running.udpDevicePort ?? 0,
                 dataDirectory: directory,
                 log: running.log,
                 group: group,

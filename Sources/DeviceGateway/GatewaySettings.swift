@@ -32,6 +32,30 @@ public struct GatewaySettings: Sendable {
     /// A device's disconnect writes its time at once.
     public var lastHeardWriteInterval: Duration = .seconds(2)
 
+    /// The address to listen on for UDP/DTLS devices (default `nil`: the same as ``host``).
+    public var udpHost: String?
+    /// The UDP port for DTLS devices (default 5684, the port Device OS dials; 0 picks a free
+    /// port).
+    public var udpPort = 5684
+    /// Silence after which a UDP device is reported offline (its session is kept: it may resume
+    /// later). Default `nil`: twice the device's keep-alive, which Device OS sets by network:
+    /// 2 × 25 s for Wi-Fi and unknown platforms, 2 × 23 min for cellular ones (Electron, E Series,
+    /// Boron, B SoM, B5 SoM, Tracker, Tracker M).
+    public var udpOfflineAfter: Duration?
+    /// The first retransmission timeout of the server's CoAP CONs to UDP devices (default 4 s, as
+    /// Device OS; it doubles up to 3 retransmissions, and the CON is given up after 90 s).
+    public var udpRetransmissionTimeout: Duration = .seconds(4)
+    /// The most DTLS handshakes in progress at once (default 1000; each holds about 2 KiB). A
+    /// ClientHello beyond it is answered with a stateless HelloVerifyRequest only.
+    public var udpMaxHandshakes = 1000
+    /// The most UDP device sessions kept (default 100,000; each holds a few KiB). A handshake
+    /// that would make one more is refused.
+    public var udpMaxSessions = 100_000
+
+    /// How long a stored UDP session is kept without the device being heard (default 30 days:
+    /// devices sleep for days and resume without a handshake).
+    public var udpSessionLifetime: Duration = .seconds(30 * 86_400)
+
     /// The default settings.
     public init() {}
 }

@@ -10,7 +10,8 @@ struct DeviceProvisionCommand: AsyncParsableCommand {
         abstract: "Store a device's public key so the gateway accepts it (works on the data directory).",
         discussion: """
             The key file may hold the device's public key (PEM or DER) or its private key (PEM or DER,
-            such as device_key.pem), whose public half is stored.
+            such as device_key.pem), whose public half is stored. An RSA key lets the device connect
+            over TCP (port 5683), an EC P-256 key over UDP (port 5684, Gen3 and Gen4 devices).
 
             Example:
               aerosol device provision 0123456789abcdef01234567 \\
@@ -32,15 +33,18 @@ struct DeviceProvisionCommand: AsyncParsableCommand {
         guard Device.isValidID(deviceID) else { throw ValidationError("\(id) is not a device id (24 hex characters)") }
         try await runReportingErrors {
             let publicKey: String
+            let transport: String
             do {
-                publicKey = try DeviceKeyFile.publicKey(atPath: key).pemRepresentation
+                let deviceKey = try DeviceKeyFile.deviceKey(atPath: key)
+                publicKey = deviceKey.pemRepresentation
+                transport = deviceKey.transport
             } catch let error as GatewayError {
                 throw CLIError("\(key): \(error.message)")
             }
             try await AdministeredDatabase.with(dataDir: dataDir, create: true) { database in
                 try await DeviceKeyStore(database: database).provision(deviceID: deviceID, publicKeyPEM: publicKey)
             }
-            printLine("provisioned device \(deviceID)")
+            printLine("provisioned device \(deviceID) (\(transport))")
         }
     }
 }

@@ -49,8 +49,24 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
     @Option(help: "The server's address.")
     var host = "127.0.0.1"
 
-    @Option(help: "The server's device port. [env: AEROSOL_DEVICE_PORT, as for serve] (default: 5683)")
+    @Option(
+        help:
+            "The server's device port. [env: AEROSOL_DEVICE_PORT, or AEROSOL_UDP_DEVICE_PORT with --protocol udp, as for serve] (default: 5683, or 5684 with --protocol udp)"
+    )
     var port: Int?
+
+    /// The UDP device port: `--port`, else `AEROSOL_UDP_DEVICE_PORT`, else 5684.
+    var udpDevicePort: Int {
+        get throws {
+            try EnvironmentOption.resolve(
+                port,
+                "AEROSOL_UDP_DEVICE_PORT",
+                default: 5684,
+                where: (1...65535).contains,
+                "1 to 65535"
+            )
+        }
+    }
 
     /// The device port: `--port`, else `AEROSOL_DEVICE_PORT`, else 5683.
     var devicePort: Int {
@@ -95,6 +111,18 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
     @Option(help: "With --count: devices handshaking at once.")
     var concurrency = 32
 
+    @Option(
+        help:
+            "tcp (RSA key) or udp (EC key, DTLS; --port then defaults to 5684). (default: tcp)"
+    )
+    var `protocol` = "tcp"
+
+    @Option(
+        help:
+            "With --protocol udp: every this many seconds, close the socket and resume the DTLS session from a new port without a handshake, as a sleeping device does. (default: never)"
+    )
+    var resumeAfter: Double?
+
     func validate() throws {
         if let count {
             guard id == nil, key == nil else {
@@ -110,6 +138,13 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
             guard product == nil, keys == nil else { throw ValidationError("--product and --keys go with --count") }
         }
         if let interval, interval <= 0 { throw ValidationError("--interval must be positive") }
+        guard ["tcp", "udp"].contains(self.protocol) else { throw ValidationError("--protocol must be tcp or udp") }
+        if self.protocol == "udp", count != nil, keys != nil {
+            throw ValidationError("--keys is not supported with --protocol udp yet: UDP fleets get new keys every run")
+        }
+        if let resumeAfter, self.protocol != "udp" || resumeAfter <= 0 {
+            throw ValidationError("--resume-after takes positive seconds, with --protocol udp")
+        }
         for item in publish where !item.contains("=") || item.hasPrefix("=") {
             throw ValidationError("--publish takes NAME=DATA, not \(item)")
         }
@@ -117,6 +152,14 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if self.protocol == "udp" {
+            if let count {
+                try await runDatagramFleet(count: count)
+            } else {
+                try await runDatagram()
+            }
+            return
+        }
         let serverPublicKeyDER: [UInt8]
         do {
             serverPublicKeyDER = try DeviceKeyFile.serverPublicKeyDER(atPath: serverKey)

@@ -7,8 +7,10 @@ import Foundation
 /// line on stderr naming what failed (the address in use, the data directory's problem) and
 /// exit code 1, with nothing left running.
 extension Serve {
-    /// The server's TCP listeners: HTTP, and devices.
-    static func listeners(_ configuration: Configuration) -> (http: ServeListener, devices: ServeListener) {
+    /// The server's listeners: HTTP and devices on TCP, and devices on UDP.
+    static func listeners(_ configuration: Configuration) -> (
+        http: ServeListener, devices: ServeListener, udpDevices: ServeListener
+    ) {
         (
             ServeListener(
                 purpose: "HTTP",
@@ -22,16 +24,28 @@ extension Serve {
                     port: configuration.devicePort
                 ),
                 option: "--device-port"
+            ),
+            ServeListener(
+                purpose: "devices (UDP)",
+                address: ListenAddress(
+                    host: configuration.udpDeviceHost ?? configuration.deviceHost ?? configuration.host,
+                    port: configuration.udpDevicePort
+                ),
+                option: "--udp-device-port"
             )
         )
     }
 
     /// Fails at once, before the data directory is touched, when a port is taken.
     static func checkListeners(_ configuration: Configuration) async throws {
-        let (http, devices) = listeners(configuration)
-        for listener in [http, devices] {
+        let (http, devices, udpDevices) = listeners(configuration)
+        for (listener, isUDP) in [(http, false), (devices, false), (udpDevices, true)] {
             do {
-                try await listener.address.checkTCP()
+                if isUDP {
+                    try await listener.address.checkUDP()
+                } else {
+                    try await listener.address.checkTCP()
+                }
             } catch  where ListenAddress.isListenFailure(error) {
                 throw CLIError(listener.failure(error))
             }

@@ -31,6 +31,17 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address devices connect to. [env: AEROSOL_DEVICE_HOST] (default: the same as --host)")
     var deviceHost: String?
 
+    @Option(
+        help:
+            "UDP port for DTLS devices (Gen3, Gen4); 0 picks a free one. [env: AEROSOL_UDP_DEVICE_PORT] (default: 5684)"
+    )
+    var udpDevicePort: Int?
+
+    @Option(
+        help: "Address UDP devices send to. [env: AEROSOL_UDP_DEVICE_HOST] (default: the same as --device-host)"
+    )
+    var udpDeviceHost: String?
+
     @Option(help: "Directory for the database and the server secret. [env: AEROSOL_DATA_DIR] (default: ./aerosol-data)")
     var dataDir: String?
 
@@ -167,6 +178,15 @@ struct Serve: AsyncParsableCommand {
         )
         let resolvedDeviceHost = try EnvironmentOption.resolve(deviceHost, "AEROSOL_DEVICE_HOST", default: "")
         configuration.deviceHost = resolvedDeviceHost.isEmpty ? nil : resolvedDeviceHost
+        configuration.udpDevicePort = try EnvironmentOption.resolve(
+            udpDevicePort,
+            "AEROSOL_UDP_DEVICE_PORT",
+            default: configuration.udpDevicePort,
+            where: ports.contains,
+            "0 to 65535"
+        )
+        let resolvedUDPHost = try EnvironmentOption.resolve(udpDeviceHost, "AEROSOL_UDP_DEVICE_HOST", default: "")
+        configuration.udpDeviceHost = resolvedUDPHost.isEmpty ? nil : resolvedUDPHost
         configuration.dataDirectory = try EnvironmentOption.resolve(
             dataDir,
             "AEROSOL_DATA_DIR",

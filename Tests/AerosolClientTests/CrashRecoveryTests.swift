@@ -25,7 +25,8 @@ struct CrashRecoveryTests {
         let process = Process()
         process.executableURL = CommandLine.executable
         process.arguments = [
-            "serve", "--port", String(port), "--device-port", "0", "--data-dir", directory, "--log-level", "error",
+            "serve", "--port", String(port), "--device-port", "0", "--udp-device-port", "0", "--data-dir", directory,
+            "--log-level", "error",
         ]
         try process.run()
         // A raw connection each time: it fails at once while nothing listens, and no connection

@@ -11,12 +11,14 @@ struct DataDirectoryCommandLineTests {
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let file = parent + "/plain-file"
         _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
-        let serve = try await ServeStartupTests.run(["serve", "--port", "0", "--device-port", "0", "--data-dir", file])
+        let serve = try await ServeStartupTests.run([
+            "serve", "--port", "0", "--device-port", "0", "--udp-device-port", "0", "--data-dir", file,
+        ])
         #expect(serve.status == 1)
         #expect(serve.stderr == "aerosol: the data directory \(file) is not a directory\n")
 
         let nested = try await ServeStartupTests.run([
-            "serve", "--port", "0", "--device-port", "0", "--data-dir", file + "/data",
+            "serve", "--port", "0", "--device-port", "0", "--udp-device-port", "0", "--data-dir", file + "/data",
         ])
         #expect(nested.status == 1)
         #expect(nested.stderr == "aerosol: cannot create the data directory \(file)/data: \(file) is not a directory\n")
@@ -47,7 +49,7 @@ struct DataDirectoryCommandLineTests {
         }
         chmod(directory, 0o500)
         let result = try await ServeStartupTests.run([
-            "serve", "--port", "0", "--device-port", "0", "--data-dir", directory,
+            "serve", "--port", "0", "--device-port", "0", "--udp-device-port", "0", "--data-dir", directory,
         ])
         #expect(result.status == 1)
         #expect(result.stderr == "aerosol: the data directory \(directory) is not writable by this user\n")

@@ -75,6 +75,54 @@ struct DeviceCommandLineTests {
         }
     }
 
+    @Test func aFleetOfUDPDevicesHandshakesPublishesAndResumes() async throws {
+        try await TestServer.with { server in
+            try await server.createUser("ada@example.com")
+            let token = try await server.login("ada@example.com")
+            let cli = CommandLineTests.cli(server)
+            let login = try await cli.run(
+                ["login", "--username", "ada@example.com", "--password-stdin"],
+                input: "correct-horse\n"
+            )
+            #expect(login.status == 0, "\(login.stderr)")
+            let blobPath = NSTemporaryDirectory() + "aerosol-udp-blob-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: blobPath) }
+            let blob = try await cli.run([
+                "keys", "server", "--protocol", "udp", "--address", "127.0.0.1", "--output", blobPath,
+                "--data-dir", server.dataDirectory,
+            ])
+            #expect(blob.status == 0, "\(blob.stderr)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: blobPath)).count == 320)
+
+            let simulator = Process()
+            simulator.executableURL = CommandLine.executable
+            simulator.arguments = [
+                "device", "simulate", "--protocol", "udp", "--count", "3", "--server-key", blobPath,
+                "--port", String(server.udpDevicePort), "--api-url", "http://127.0.0.1:\(server.port)",
+                "--token", token, "--publish", "fleet=1", "--resume-after", "1",
+            ]
+            simulator.standardOutput = FileHandle.nullDevice
+            simulator.standardError = FileHandle.nullDevice
+            try simulator.run()
+            defer {
+                simulator.terminate()
+                simulator.waitUntilExit()
+            }
+            // Three devices online, each publishing once per wake-up (a full handshake, then resumes).
+            let stream = try await EventStreamReader.open(server, "/v1/devices/events/fleet", token: token)
+            let events = try await stream.read(
+                until: { $0.components(separatedBy: "event: fleet\n").count > 7 },
+                timeout: .seconds(30)
+            )
+            let devices = Set(
+                events.components(separatedBy: #""coreid":""#).dropFirst().map { String($0.prefix(24)) }
+            )
+            #expect(devices.count == 3, "\(devices)")
+            let list = try await server.get("/v1/devices", token: token)
+            #expect(list.text.components(separatedBy: #""online":true"#).count - 1 == 3, "\(list.text)")
+        }
+    }
+
     @Test func aServerThatIsDownIsReportedAtOnce() async throws {
         let port = try await TestServer.freePort()
         let cli = CommandLine(configHome: NSTemporaryDirectory() + "aerosol-cli-" + UUID().uuidString, apiURL: "")

@@ -57,7 +57,9 @@ struct ServeStartupTests {
         let port = busy.port
         let directory = try Self.dataDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let result = try await Self.run(["serve", "--port", "\(port)", "--device-port", "0", "--data-dir", directory])
+        let result = try await Self.run([
+            "serve", "--port", "\(port)", "--device-port", "0", "--udp-device-port", "0", "--data-dir", directory,
+        ])
         await busy.release()
         #expect(result.status == 1)
         #expect(
@@ -72,12 +74,30 @@ struct ServeStartupTests {
         let port = busy.port
         let directory = try Self.dataDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let result = try await Self.run(["serve", "--port", "0", "--device-port", "\(port)", "--data-dir", directory])
+        let result = try await Self.run([
+            "serve", "--port", "0", "--device-port", "\(port)", "--udp-device-port", "0", "--data-dir", directory,
+        ])
         await busy.release()
         #expect(result.status == 1)
         #expect(
             result.stderr
                 == "aerosol: cannot listen for devices (TCP) on 127.0.0.1:\(port): address already in use (choose another port with --device-port)\n"
+        )
+    }
+
+    @Test func aBusyUDPDevicePortIsNamedInOneLine() async throws {
+        let busy = try await HeldPort(udp: true)
+        let port = busy.port
+        let directory = try Self.dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try await Self.run([
+            "serve", "--port", "0", "--device-port", "0", "--udp-device-port", "\(port)", "--data-dir", directory,
+        ])
+        await busy.release()
+        #expect(result.status == 1)
+        #expect(
+            result.stderr
+                == "aerosol: cannot listen for devices (UDP) on 127.0.0.1:\(port): address already in use (choose another port with --udp-device-port)\n"
         )
     }
 
@@ -89,7 +109,8 @@ struct ServeStartupTests {
         let directory = try Self.dataDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let result = try await Self.run([
-            "serve", "--port", "\(port)", "--device-port", "\(port)", "--data-dir", directory, "--log-level", "error",
+            "serve", "--port", "\(port)", "--device-port", "\(port)", "--udp-device-port", "0", "--data-dir", directory,
+            "--log-level", "error",
         ])
         #expect(result.status == 1)
         #expect(

@@ -123,7 +123,7 @@ class Server:
         self.process = Process(
             "server",
             [
-                options.bin, "serve", "--port", "0", "--device-port", "0", "--data-dir", self.data,
+                options.bin, "serve", "--port", "0", "--device-port", "0", "--udp-device-port", "0", "--data-dir", self.data,
                 "--allow-private-webhooks", "--log-level", "info",
             ],
             self.directory,

@@ -99,7 +99,7 @@ class Stack:
         self.aerosol = subprocess.Popen(
             [
                 self.binary, "serve", "--host", "127.0.0.1", "--port", str(self.aerosol_port),
-                "--device-port", "0", "--data-dir", data, "--log-level", "notice", "--trusted-proxy", "127.0.0.1",
+                "--device-port", "0", "--udp-device-port", "0", "--data-dir", data, "--log-level", "notice", "--trusted-proxy", "127.0.0.1",
             ],
             stdout=self.aerosol_log,
             stderr=subprocess.STDOUT,

@@ -50,7 +50,7 @@ def start_server(binary, workdir, environment):
     """Starts aerosol serve on free ports; returns the process, its HTTP and device ports."""
     log = open(os.path.join(workdir, "server.log"), "w+")
     server = subprocess.Popen(
-        [binary, "serve", "--port", "0", "--device-port", "0", "--data-dir", "./aerosol-data"],
+        [binary, "serve", "--port", "0", "--device-port", "0", "--udp-device-port", "0", "--data-dir", "./aerosol-data"],
         cwd=workdir, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     deadline = time.monotonic() + 120

@@ -94,7 +94,7 @@ class Server:
     def arguments(self):
         return [
             self.binary, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-            "--device-port", str(self.device_port), "--data-dir", self.data_dir,
+            "--device-port", str(self.device_port), "--udp-device-port", "0", "--data-dir", self.data_dir,
             "--allow-private-webhooks", "--webhook-rate-limit", "0", "--sync", "full",
             "--log-level", "warning",
         ]

@@ -3,8 +3,10 @@ import AerosolStore
 import DeviceProtocol
 import Hummingbird
 
-/// `POST /v1/provisioning/:deviceID`: stores a device's public key (`publicKey`, PEM) so the
-/// device gateway accepts its handshake (docs/devices.md).
+/// `POST /v1/provisioning/:deviceID`: stores a device's public key (`publicKey`: PEM, or the
+/// base64 of its DER) so the device gateway accepts its handshake (docs/devices.md). An RSA key
+/// admits the device on TCP, an EC P-256 key on UDP; `algorithm` (`rsa` or `ecc`) may say which,
+/// otherwise it is detected.
 ///
 /// Who may set a key is decided by ``DeviceKeyStore/provision(deviceID:publicKeyPEM:by:equivalent:)``:
 /// the device's owner; for a product device nobody owns, the product's members; for a device
@@ -22,19 +24,25 @@ struct ProvisioningRoutes {
                 throw APIError.badRequest("\(raw) is not a device ID (24 hex characters)")
             }
             guard let pem = fields.string("publicKey") ?? fields.string("public_key"), !pem.isEmpty else {
-                throw APIError.badRequest("publicKey is required: the device's RSA public key in PEM")
+                throw APIError.badRequest("publicKey is required: the device's public key in PEM (RSA or EC P-256)")
             }
-            let key: DevicePublicKey
+            let algorithm = fields.string("algorithm").flatMap { $0.isEmpty ? nil : $0.lowercased() }
+            if let algorithm, !["rsa", "ecc", "ec"].contains(algorithm) {
+                throw APIError.badRequest("algorithm must be rsa or ecc")
+            }
+            let key: DeviceKey
             do {
-                key = try DevicePublicKey(pemRepresentation: pem)
+                key = try DeviceKey(publicKey: pem, algorithm: algorithm)
             } catch {
-                throw APIError.badRequest("publicKey is not an RSA public key in PEM (BEGIN PUBLIC KEY)")
+                throw APIError.badRequest(
+                    "publicKey is not an \(algorithm == nil ? "RSA or EC P-256" : algorithm == "rsa" ? "RSA" : "EC P-256") public key in PEM (BEGIN PUBLIC KEY) or base64 DER"
+                )
             }
             let result = try await DeviceKeyStore(database: cloud.database).provision(
                 deviceID: id,
                 publicKeyPEM: key.pemRepresentation,
                 by: caller.userID,
-                equivalent: { stored in (try? DevicePublicKey(pemRepresentation: stored)) == key }
+                equivalent: { stored in (try? DeviceKey(publicKey: stored)) == key }
             )
             guard case .provisioned(let claimed, let replaced) = result else {
                 throw APIError.permissionDenied(baseURL: cloud.baseURL)

@@ -171,6 +171,20 @@ enum Migrations {
         [
             "ALTER TABLE webhooks RENAME COLUMN definition TO sealed_definition"
         ],
+        // 6: UDP devices' DTLS sessions, kept across restarts so that a device resumes without
+        // a handshake. The session (keys, counters, the device's Hello, Describe and
+        // subscriptions) is sealed with the server secret.
+        [
+            """
+            CREATE TABLE udp_sessions (
+                connection_id TEXT PRIMARY KEY,
+                device_id TEXT NULL,
+                sealed_session TEXT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX udp_sessions_device ON udp_sessions (device_id)",
+        ],
     ]
 
     /// Work a step does after its statements, in its transaction, with the server secret.

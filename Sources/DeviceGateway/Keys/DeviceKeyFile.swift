@@ -22,6 +22,35 @@ public enum DeviceKeyFile {
         }
     }
 
+    /// The public key in `bytes` of either kind: an EC P-256 key (a UDP device) or an RSA key
+    /// (a TCP device), public or private, PEM or DER; the private key's public half is taken.
+    public static func deviceKey(from bytes: some DataProtocol) throws -> DeviceKey {
+        let data = Data(bytes)
+        if let text = String(data: data, encoding: .utf8), text.contains("-----BEGIN") {
+            if text.contains("PUBLIC KEY-----"), let key = try? DeviceKey(publicKey: text) {
+                return key
+            }
+        } else if let key = try? DeviceKey(der: data) {
+            return key
+        }
+        if let key = try? ECDevicePublicKey(privateKey: data) {
+            return .ecc(key)
+        }
+        do {
+            return .rsa(try publicKey(from: data))
+        } catch {
+            throw GatewayError.invalidKeyFile("not an EC P-256 or RSA public or private key (PEM or DER)")
+        }
+    }
+
+    /// Reads the key of either kind in the file at `path` (see ``deviceKey(from:)``).
+    public static func deviceKey(atPath path: String) throws -> DeviceKey {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw GatewayError.invalidKeyFile("cannot read \(path)")
+        }
+        return try deviceKey(from: data)
+    }
+
     /// Reads the public key in the file at `path` (see ``publicKey(from:)``).
     public static func publicKey(atPath path: String) throws -> DevicePublicKey {
         guard let data = FileManager.default.contents(atPath: path) else {

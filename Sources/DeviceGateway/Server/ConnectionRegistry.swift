@@ -25,6 +25,16 @@ final class ConnectionRegistry: Sendable {
         }
     }
 
+    /// A serial for a link without a channel of its own (a UDP device's time online), or
+    /// `nil` when the gateway is closing.
+    func reserveSerial() -> UInt64? {
+        state.withLock { state in
+            guard !state.closing else { return nil }
+            state.nextSerial += 1
+            return state.nextSerial
+        }
+    }
+
     /// Forgets a channel that has closed.
     func remove(_ serial: UInt64) {
         _ = state.withLock { $0.channels.removeValue(forKey: serial) }

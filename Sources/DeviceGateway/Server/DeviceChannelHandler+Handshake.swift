@@ -73,7 +73,11 @@ extension DeviceChannelHandler {
                 stored = value
             }
             guard let stored, let key = try? DevicePublicKey(pemRepresentation: stored) else {
-                self.logger.warning("device refused: no public key is provisioned for it")
+                if let stored, (try? ECDevicePublicKey(pemRepresentation: stored)) != nil {
+                    self.logger.warning("device refused: its provisioned key is an EC key (the device is a UDP device)")
+                } else {
+                    self.logger.warning("device refused: no public key is provisioned for it")
+                }
                 self.close(nil)
                 return
             }

@@ -4,46 +4,22 @@ import DeviceProtocol
 import Foundation
 import NIOCore
 
-/// Online and offline, device events and Describe: the session actions that
+/// Online and offline (§9), device events (§7.4) and Describe (§7.1): the session actions that
 /// write to the database, each a busy step.
 extension DeviceChannelHandler {
     func goOnline(_ hello: Hello) {
         guard let context, let deviceID else { return }
         helloDeadline?.cancel()
         maximumMessageSize = Int(hello.maximumMessageSize ?? 1024)
-        let link = DeviceLink(
-            deviceID: deviceID,
-            serial: serial,
-            channel: context.channel,
-            handler: NIOLoopBound(self, eventLoop: context.eventLoop)
-        )
+        let link = DeviceLink(deviceID: deviceID, serial: serial, eventLoop: context.eventLoop, endpoint: self)
         self.link = link
         // Online from here on: if the connection closes before the write below is done, the
         // offline report waits for it (see goOffline).
         online = Online(deviceID: deviceID, lastHeard: Date())
         let gateway = self.gateway
         let address = context.channel.remoteAddress?.ipAddress
-        let version = hello.systemVersion.flatMap { SystemVersion.releaseName(moduleVersion: Int($0)) }
         let future = context.eventLoop.makeFutureWithTask {
-            try await gateway.statusLock.withLock(deviceID) {
-                let device = try await gateway.devices.connected(
-                    id: deviceID,
-                    at: Date(),
-                    ipAddress: address,
-                    platformID: hello.platformID.map(Int.init),
-                    systemFirmwareVersion: version
-                )
-                // Registered once recorded: a failed write leaves the previous connection online.
-                let previous = gateway.registry.goOnline(link)
-                if let previous {
-                    // The device reconnected before its old connection was noticed dead:
-                    // close the old one and report it offline before the new one is online.
-                    previous.close()
-                    try await gateway.announce("spark/status", data: "offline", device: device)
-                }
-                try await gateway.announce("spark/status", data: "online", device: device)
-                return device
-            }
+            try await gateway.recordOnline(link, address: address, hello: hello)
         }
         onlineRecorded = future
         step(future) { result in
@@ -76,14 +52,12 @@ extension DeviceChannelHandler {
             // offline (the lock's wait would throw when the shutdown cancels this task).
             await Task {
                 do {
-                    try await gateway.statusLock.withLock(online.deviceID) {
-                        guard gateway.registry.goOffline(online.deviceID, serial: serial) else { return }
-                        try await gateway.devices.disconnected(id: online.deviceID, lastHeard: online.lastHeard)
-                        if let device = try await gateway.devices.find(id: online.deviceID) {
-                            try await gateway.announce("spark/status", data: "offline", device: device)
-                        }
-                        logger.info("device offline")
-                    }
+                    let recorded = try await gateway.recordOffline(
+                        deviceID: online.deviceID,
+                        serial: serial,
+                        lastHeard: online.lastHeard
+                    )
+                    if recorded { logger.info("device offline") }
                 } catch {
                     logger.error("could not record the device offline", metadata: ["reason": "\(error)"])
                 }
@@ -95,20 +69,10 @@ extension DeviceChannelHandler {
     func publish(_ event: DevicePublish, acknowledgement: CoAPMessage?) {
         guard let context, let deviceID else { return }
         let gateway = self.gateway
+        // The owner is read each time: a device claimed while connected publishes to its new
+        // owner at once.
         let future = context.eventLoop.makeFutureWithTask {
-            // The owner is read each time: a device claimed while connected publishes to its
-            // new owner at once.
-            let device = try await gateway.devices.find(id: deviceID)
-            _ = try await gateway.log.append(
-                EventDraft(
-                    name: event.name,
-                    data: event.data,
-                    ttl: event.ttl,
-                    coreID: deviceID,
-                    userID: device?.ownerID,
-                    productID: device?.productID
-                )
-            )
+            try await gateway.appendDeviceEvent(event, deviceID: deviceID)
         }
         step(future) { result in
             switch result {
@@ -138,22 +102,8 @@ extension DeviceChannelHandler {
         guard let context, let deviceID else { return }
         if describe.hasApplicationPart { application = describe }
         let gateway = self.gateway
-        let version = describe.systemVersion.flatMap(SystemVersion.releaseName(moduleVersion:))
         let future = context.eventLoop.makeFutureWithTask {
-            if describe.hasApplicationPart {
-                try await gateway.devices.described(
-                    id: deviceID,
-                    functions: describe.functions ?? [],
-                    variables: (describe.variables ?? [:]).compactMapValues { VariableType(rawValue: $0)?.apiName }
-                )
-            }
-            if let version {
-                try await gateway.devices.reportedSystemFirmware(id: deviceID, version: version)
-            }
-            if describe.hasInvalidModules, let device = try await gateway.devices.find(id: deviceID) {
-                let data = String(decoding: document, as: UTF8.self)
-                try await gateway.announce("spark/status/safe-mode", data: data, device: device)
-            }
+            try await gateway.recordDescribe(describe, document: document, deviceID: deviceID)
         }
         step(future) { result in
             if case .failure(let error) = result {

@@ -1,48 +1,65 @@
 import AerosolModels
 import AerosolStore
 import DeviceProtocol
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// The TCP server devices connect to: one
-/// ``DeviceChannelHandler`` per device on its channel's event loop, and the router that
-/// delivers committed events to the devices' subscriptions.
+/// The servers devices connect to: TCP (one ``DeviceChannelHandler`` per device on its
+/// channel's event loop) and, given an EC server key, UDP/DTLS (one ``DatagramHandler`` holding
+/// a ``DatagramDevice`` per DTLS session), with one registry of online devices for both, and the
+/// router that delivers committed events to the devices' subscriptions.
 ///
-/// ``bind(settings:serverKey:keys:devices:log:bus:logger:)`` listens at once, so the port is
-/// known before the service runs; ``run()`` routes events until graceful shutdown, then closes
-/// every device connection (each reports its device offline) and returns.
+/// ``bind(settings:serverKey:udpServerKey:sessions:keys:devices:log:bus:logger:)`` listens at once, so
+/// the ports are known before the service runs; ``run()`` routes events until graceful
+/// shutdown, then closes every device connection (each reports its device offline) and returns.
 public final class DeviceGateway: Service, Sendable {
     private let serverChannel: any Channel
+    private let datagramChannel: (any Channel)?
     let context: GatewayContext
     private let bus: EventBus
     /// Devices a crashed previous run left recorded online, to report offline.
     private let ghosts: [Device]
-    /// The port the gateway listens on.
+    /// The TCP port the gateway listens on.
     public let port: Int
-    /// Whether the gateway still listens for devices (for the server's readiness).
-    public var isListening: Bool { serverChannel.isActive }
+    /// The UDP port the gateway listens on for DTLS devices, if it does.
+    public let udpPort: Int?
+    /// Whether the gateway still listens for devices, on TCP and (when it has one) on UDP, for
+    /// the server's readiness.
+    public var isListening: Bool { serverChannel.isActive && (datagramChannel?.isActive ?? true) }
 
-    private init(serverChannel: any Channel, context: GatewayContext, bus: EventBus, ghosts: [Device]) {
+    private init(
+        serverChannel: any Channel,
+        datagramChannel: (any Channel)?,
+        context: GatewayContext,
+        bus: EventBus,
+        ghosts: [Device]
+    ) {
         self.serverChannel = serverChannel
+        self.datagramChannel = datagramChannel
         self.context = context
         self.bus = bus
         self.ghosts = ghosts
         self.port = serverChannel.localAddress?.port ?? context.settings.port
+        self.udpPort = datagramChannel.map { $0.localAddress?.port ?? context.settings.udpPort }
     }
 
-    /// Binds the device port and returns the gateway, ready to ``run()``.
+    /// Binds the device ports and returns the gateway, ready to ``run()``: TCP always, UDP
+    /// when `udpServerKey` is given.
     public static func bind(
         settings: GatewaySettings,
         serverKey: ServerKey,
+        udpServerKey: ECServerKey? = nil,
+        sessions: UDPSessionStore? = nil,
         keys: DeviceKeyStore,
         devices: DeviceStore,
         log: EventLog,
         bus: EventBus,
         logger: Logger
     ) async throws -> DeviceGateway {
-        let context = GatewayContext(
+        var context = GatewayContext(
             settings: settings,
             serverKey: serverKey,
             keys: keys,
@@ -54,6 +71,7 @@ public final class DeviceGateway: Service, Sendable {
             statusLock: KeyedLock<String>(),
             logger: logger
         )
+        context.sessions = sessions
         // Devices still recorded online lost their connections with the previous run of the
         // server (a crash): they are marked offline before anyone can connect again, and
         // reported offline (`spark/status`) once the event log runs (see `run()`).
@@ -84,12 +102,46 @@ public final class DeviceGateway: Service, Sendable {
                 "cannot listen for devices (TCP) on \(address): \(ListenAddress.reason(error))"
             )
         }
-        return DeviceGateway(serverChannel: channel, context: context, bus: bus, ghosts: ghosts)
+        var datagramChannel: (any Channel)?
+        if let udpServerKey {
+            do {
+                var stored: [UDPSessionStore.Record] = []
+                if let sessions {
+                    let lifetime = Double(settings.udpSessionLifetime.components.seconds)
+                    let cutoff = Date().addingTimeInterval(-lifetime)
+                    try await sessions.deleteExpired(before: cutoff)
+                    stored = try await sessions.all(since: cutoff)
+                }
+                datagramChannel = try await DatagramHandler.bind(
+                    context: context,
+                    serverKey: udpServerKey,
+                    stored: stored
+                )
+            } catch  where ListenAddress.isListenFailure(error) {
+                try? await channel.close()
+                let address = ListenAddress(host: settings.udpHost ?? settings.host, port: settings.udpPort)
+                throw GatewayError.cannotListen(
+                    "cannot listen for devices (UDP) on \(address): \(ListenAddress.reason(error))"
+                )
+            } catch {
+                logger.error("could not start the UDP device gateway", metadata: ["reason": "\(error)"])
+                try? await channel.close()
+                throw error
+            }
+        }
+        return DeviceGateway(
+            serverChannel: channel,
+            datagramChannel: datagramChannel,
+            context: context,
+            bus: bus,
+            ghosts: ghosts
+        )
     }
 
     /// Stops listening, for a gateway whose ``run()`` never started (a start that failed later).
     public func closeUnstarted() async {
         try? await serverChannel.close()
+        try? await datagramChannel?.close()
     }
 
     /// The number of devices online on this gateway.
@@ -99,9 +151,13 @@ public final class DeviceGateway: Service, Sendable {
     /// device connection and waits until each device is reported offline.
     public func run() async throws {
         let context = self.context
+        var listening = "tcp://\(context.settings.host):\(port)"
+        if let udpPort {
+            listening += " and udp://\(context.settings.udpHost ?? context.settings.host):\(udpPort)"
+        }
         context.logger.info(
-            "device gateway listening on tcp://\(context.settings.host):\(port)",
-            metadata: ["gateway.port": "\(port)"]
+            "device gateways listening on \(listening)",
+            metadata: ["gateway.port": "\(port)", "gateway.udp_port": "\(udpPort.map(String.init) ?? "-")"]
         )
         let events = bus.tap()
         await reportGhostsOffline()
@@ -116,6 +172,12 @@ public final class DeviceGateway: Service, Sendable {
             }
             try? await gracefulShutdown()
             try? await serverChannel.close()
+            if let datagramChannel {
+                // Its handler reports every online UDP device offline as the channel closes
+                // (their sessions are kept: they resume when the server is back).
+                try? await datagramChannel.close()
+                try? await datagramChannel.eventLoop.submit {}.get()
+            }
             await context.registry.closeAll()
             group.cancelAll()
         }

@@ -17,6 +17,8 @@ struct GatewayContext: Sendable {
     /// Serialises each device's status changes (online, offline) across its connections.
     let statusLock: KeyedLock<String>
     let logger: Logger
+    /// Where UDP devices' sessions are kept across restarts (`nil`: in memory only, for tests).
+    var sessions: UDPSessionStore?
 
     /// Appends a cloud event about `device` (`spark/status`, `spark/status/safe-mode`), in its
     /// owner's and product's scope.

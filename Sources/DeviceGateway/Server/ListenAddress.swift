@@ -33,6 +33,15 @@ public struct ListenAddress: Sendable, CustomStringConvertible {
         try await channel.close()
     }
 
+    /// Fails as binding a UDP socket here would (a port 0 always binds).
+    public func checkUDP() async throws {
+        guard port != 0 else { return }
+        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: host, port: port)
+            .get()
+        try await channel.close()
+    }
+
     /// Whether `error` is a failure to listen (a bind refused, or a host that does not resolve),
     /// which ``reason(_:)`` describes.
     public static func isListenFailure(_ error: any Error) -> Bool {

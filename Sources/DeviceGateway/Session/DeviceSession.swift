@@ -79,6 +79,24 @@ public struct DeviceSession: Sendable {
     /// Whether the device has said Hello.
     public var isEstablished: Bool { self.state == .established }
 
+    /// A session taken up again from what a previous run of the gateway stored: the device said
+    /// `hello` and made `subscriptions` before, and will not repeat them when it resumes.
+    public init(settings: GatewaySettings, restoringHello hello: Hello, subscriptions: [DeviceSubscription]) {
+        self.init(settings: settings)
+        self.hello = hello
+        self.subscriptions = subscriptions
+        self.state = .established
+    }
+
+    /// Takes up a session that ended with a Goodbye again: a UDP device resumes its DTLS session
+    /// without a new Hello, and the session goes on with the Hello and subscriptions it had.
+    /// `false` if the device never said Hello.
+    public mutating func reopen() -> Bool {
+        guard self.hello != nil else { return false }
+        if self.state == .closed { self.state = .established }
+        return true
+    }
+
     /// Handles one decrypted message received at `now` (wall-clock `date` for time requests).
     public mutating func receive(
         _ bytes: [UInt8],
@@ -212,6 +230,11 @@ public struct DeviceSession: Sendable {
     }
 
     private mutating func describePush(_ message: CoAPMessage) -> [Action] {
+        // Device OS 5.5 and later send the system Describe as protobuf (Content-Format 42): it
+        // is acknowledged; its module list is not read yet.
+        if message.contentFormat == 42, message.payload.first != UInt8(ascii: "{") {
+            return self.acknowledge(message)
+        }
         guard let describe = try? Describe(json: message.payload) else {
             return message.type == .confirmable ? [.send(message.acknowledgement(code: .badRequest))] : []
         }

@@ -1,0 +1,77 @@
+import AerosolModels
+import AerosolStore
+import DeviceProtocol
+import Foundation
+
+/// What a device session writes to the store, the same for both transports: online and
+/// offline with `spark/status`, device events, Describe.
+extension GatewayContext {
+    /// Records `link`'s device online and makes `link` its online connection, closing and
+    /// reporting offline a connection it replaces (the device reconnected before its old
+    /// connection was noticed dead, or switched protocol). Returns the device.
+    func recordOnline(_ link: DeviceLink, address: String?, hello: Hello) async throws -> Device {
+        let version = hello.systemVersion.flatMap { SystemVersion.releaseName(moduleVersion: Int($0)) }
+        return try await statusLock.withLock(link.deviceID) {
+            let device = try await devices.connected(
+                id: link.deviceID,
+                at: Date(),
+                ipAddress: address,
+                platformID: hello.platformID.map(Int.init),
+                systemFirmwareVersion: version
+            )
+            // Registered once recorded: a failed write leaves the previous connection online.
+            if let previous = registry.goOnline(link) {
+                previous.close()
+                try await announce("spark/status", data: "offline", device: device)
+            }
+            try await announce("spark/status", data: "online", device: device)
+            return device
+        }
+    }
+
+    /// Records the device offline and reports it, unless another link (`serial` is not the
+    /// online one) has taken over; `false` then.
+    func recordOffline(deviceID: String, serial: UInt64, lastHeard: Date) async throws -> Bool {
+        try await statusLock.withLock(deviceID) {
+            guard registry.goOffline(deviceID, serial: serial) else { return false }
+            try await devices.disconnected(id: deviceID, lastHeard: lastHeard)
+            if let device = try await devices.find(id: deviceID) {
+                try await announce("spark/status", data: "offline", device: device)
+            }
+            return true
+        }
+    }
+
+    /// Appends a device's event, in the scope of its current owner and product.
+    func appendDeviceEvent(_ event: DevicePublish, deviceID: String) async throws {
+        let device = try await devices.find(id: deviceID)
+        _ = try await log.append(
+            EventDraft(
+                name: event.name,
+                data: event.data,
+                ttl: event.ttl,
+                coreID: deviceID,
+                userID: device?.ownerID,
+                productID: device?.productID
+            )
+        )
+    }
+
+    /// Records a Describe: functions and variables, the Device OS version, and safe mode.
+    func recordDescribe(_ describe: Describe, document: [UInt8], deviceID: String) async throws {
+        if describe.hasApplicationPart {
+            try await devices.described(
+                id: deviceID,
+                functions: describe.functions ?? [],
+                variables: (describe.variables ?? [:]).compactMapValues { VariableType(rawValue: $0)?.apiName }
+            )
+        }
+        if let version = describe.systemVersion.flatMap(SystemVersion.releaseName(moduleVersion:)) {
+            try await devices.reportedSystemFirmware(id: deviceID, version: version)
+        }
+        if describe.hasInvalidModules, let device = try await devices.find(id: deviceID) {
+            let data = String(decoding: document, as: UTF8.self)
+            try await announce("spark/status/safe-mode", data: data, device: device)
+        }
+    }
+}
