@@ -12,7 +12,12 @@ struct Aerosol: AsyncParsableCommand {
             the Particle CLI) against it.
             """,
         groupedSubcommands: [
-            CommandGroup(name: "Server", subcommands: [Serve.self, UserCommand.self, KeysCommand.self, Bench.self]),
+            CommandGroup(
+                name: "Server",
+                subcommands: [
+                    Serve.self, UserCommand.self, KeysCommand.self, BackupCommand.self, RestoreCommand.self, Bench.self,
+                ]
+            ),
             CommandGroup(
                 name: "Client",
                 subcommands: [
