@@ -47,7 +47,7 @@ def blocks(markdown):
 
 
 def start_server(binary, workdir, environment):
-    """Starts aerosol serve on free ports; returns the process, its HTTP and device ports."""
+    """Starts aerosol serve on free ports; returns the process, its HTTP, TCP and UDP device ports."""
     log = open(os.path.join(workdir, "server.log"), "w+")
     server = subprocess.Popen(
         [binary, "serve", "--port", "0", "--device-port", "0", "--udp-device-port", "0", "--data-dir", "./aerosol-data"],
@@ -58,9 +58,10 @@ def start_server(binary, workdir, environment):
         log.seek(0)
         text = log.read()
         http = re.search(r"aerosol listening on http://127\.0\.0\.1:(\d+)", text)
-        device = re.search(r"device gateway listening on tcp://127\.0\.0\.1:(\d+)", text)
-        if http and device:
-            return server, int(http.group(1)), int(device.group(1))
+        device = re.search(r"device gateways? listening on tcp://127\.0\.0\.1:(\d+)", text)
+        udp = re.search(r"udp://127\.0\.0\.1:(\d+)", text)
+        if http and device and udp:
+            return server, int(http.group(1)), int(device.group(1)), int(udp.group(1))
         if server.poll() is not None:
             break
         time.sleep(0.1)
@@ -92,9 +93,10 @@ def main():
     })
     for name in ["AEROSOL_TOKEN", "AEROSOL_DATA_DIR", "AEROSOL_PORT", "AEROSOL_HOST"]:
         environment.pop(name, None)
-    server, port, device_port = start_server(binary, workdir, environment)
+    server, port, device_port, udp_device_port = start_server(binary, workdir, environment)
     environment["AEROSOL_API_URL"] = f"http://127.0.0.1:{port}"
     environment["AEROSOL_DEVICE_PORT"] = str(device_port)
+    environment["AEROSOL_UDP_DEVICE_PORT"] = str(udp_device_port)
 
     # An HTTP error fails an example; a --max-time an example asks for (exit code 28) does not.
     # A script rather than a shell function, so that `kill %1` of a background curl stops it.
