@@ -90,6 +90,7 @@ let package = Package(
             dependencies: [
                 "DeviceProtocol",
                 "CoAP",
+                "Firmware",
                 "AerosolStore",
                 "AerosolModels",
                 .product(name: "Logging", package: "swift-log"),
@@ -122,6 +123,7 @@ let package = Package(
                 "ServerSentEvents",
                 "DeviceGateway",
                 "DeviceProtocol",
+                "Firmware",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -257,6 +259,8 @@ let package = Package(
             name: "DeviceGatewayTests",
             dependencies: [
                 "DeviceGateway",
+                "Firmware",
+                "WireClient",
                 "DeviceProtocol",
                 "CoAP",
                 "AerosolServer",

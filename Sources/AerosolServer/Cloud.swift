@@ -37,7 +37,9 @@ struct Cloud: Sendable {
 
     /// Reads the request's body fields (with the configured size limit).
     func fields(_ request: inout Request) async throws -> RequestFields {
-        try await RequestFields.read(from: &request, limit: configuration.maxRequestBodyBytes)
+        // A multipart body is a firmware upload: its route streams it (with its own limit).
+        if FirmwareUpload.isMultipart(request) { return .empty }
+        return try await RequestFields.read(from: &request, limit: configuration.maxRequestBodyBytes)
     }
 
     /// After a revocation: evicts the tokens from the cache and closes the streams they opened.

@@ -45,6 +45,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help:
+            "Largest firmware binary accepted by an upload, in bytes; larger ones get 413. [env: AEROSOL_MAX_FIRMWARE_SIZE] (default: 4194304)"
+    )
+    var maxFirmwareSize: Int?
+
+    @Option(
+        help:
             "Seconds a connection may stay idle, or take between two parts of a request, before it is closed. [env: AEROSOL_IDLE_TIMEOUT] (default: 30)"
     )
     var idleTimeout: Double?
@@ -164,6 +170,13 @@ struct Serve: AsyncParsableCommand {
             default: configuration.maxEventDataBytes,
             where: (1...Configuration.eventDataLimitCeiling).contains,
             "1 to \(Configuration.eventDataLimitCeiling)"
+        )
+        configuration.maxFirmwareBytes = try EnvironmentOption.resolve(
+            maxFirmwareSize,
+            "AEROSOL_MAX_FIRMWARE_SIZE",
+            default: configuration.maxFirmwareBytes,
+            where: (1_024...(256 << 20)).contains,
+            "1024 to \(256 << 20)"
         )
         let idle = try EnvironmentOption.resolve(
             idleTimeout,

@@ -46,6 +46,9 @@ struct DeviceRoutes {
             let caller = try context.caller
             let fields = context.fields
             let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
+            if FirmwareUpload.isMultipart(request) {
+                return try await Self.flash(request, device: device, cloud: cloud)
+            }
             let now = JSONValue.timestamp(Date())
             if fields.has("name") {
                 let name = fields.string("name") ?? ""

@@ -136,6 +136,7 @@ extension DeviceChannelHandler {
     /// module that failed validation) as a `spark/status/safe-mode` event carrying the document.
     func described(_ describe: Describe, document: [UInt8]) {
         guard let context, let deviceID else { return }
+        firmwareDescribed(describe)
         if describe.hasApplicationPart { application = describe }
         let gateway = self.gateway
         let version = describe.systemVersion.flatMap(SystemVersion.releaseName(moduleVersion:))

@@ -67,6 +67,8 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
     var maximumMessageSize = 1024
     /// Event deliveries dropped because the connection could not take more.
     var droppedDeliveries = 0
+    /// Firmware updates on this connection (`DeviceChannelHandler+Firmware.swift`).
+    var firmware = ConnectionFirmware()
 
     init(serial: UInt64, gateway: GatewayContext) {
         self.serial = serial
@@ -163,6 +165,7 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
             waiter.promise.fail(GatewayError.notConnected("the device disconnected"))
         }
         waiters = [:]
+        firmwareConnectionEnded()
         gateway.registry.remove(serial)
         gateway.router.remove(serial)
         if let online {
@@ -204,6 +207,7 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
                 break
             }
             let message = inbox.removeFirst()
+            if firmware.transfer != nil, firmwareClaims(message) { continue }
             actions = session!.receive(message, at: .now)
         }
         if needsFlush {

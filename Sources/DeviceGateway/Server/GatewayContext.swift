@@ -14,6 +14,8 @@ struct GatewayContext: Sendable {
     let router: DeviceEventRouter
     /// Serialises each device's status changes (online, offline) across its connections.
     let statusLock: KeyedLock<String>
+    /// The firmware updates running or waiting to be confirmed, by device.
+    let updates = FirmwareUpdates()
     let logger: Logger
 
     /// Appends a cloud event about `device` (`spark/status`, `spark/status/safe-mode`), in its

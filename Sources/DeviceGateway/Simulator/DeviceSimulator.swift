@@ -13,6 +13,9 @@ public struct DeviceSimulator: Sendable {
     public var hello: Hello
     /// Its variables and functions.
     public var application: SimulatedApplication
+    /// Its firmware, which accepts updates; `nil` ignores them. Share one instance across
+    /// connections: it keeps what the device keeps across restarts.
+    public var firmware: SimulatedFirmware?
 
     /// The Hello of the Device OS 5.0.0 virtual device (platform 3), as observed in spec §6.
     public static let defaultHello = Hello(
@@ -67,8 +70,13 @@ public struct DeviceSimulator: Sendable {
             deviceID: handshake.deviceID,
             hello: hello,
             application: application,
+            firmware: firmware,
             outgoing: continuation
         )
+        firmware?.attach(device)
+        let closing = channel.channel
+        device.closer.withLock { $0 = { closing.close(promise: nil) } }
+        defer { firmware?.detach() }
         let handshake = self.handshake
         let hello = self.hello
         let underlying = channel.channel
@@ -169,6 +177,10 @@ public struct DeviceSimulator: Sendable {
         while true {
             for bytes in try decoder.decode(pending) {
                 guard let message = try? CoAPMessage(decoding: bytes) else { continue }
+                if let firmware = device.firmware, firmware.handles(message) {
+                    firmware.receive(message)
+                    continue
+                }
                 switch (message.type, message.code) {
                 case (.confirmable, .empty):
                     if device.isResponsive { device.send(message.emptyAcknowledgement) }

@@ -1,0 +1,64 @@
+import Firmware
+import Synchronization
+
+/// The firmware updates the gateway is running, or waiting to see applied, by device: at most
+/// one per device. An entry lives from the moment an update is accepted until the transfer
+/// fails, or until the device, restarted, describes what it runs (or does not come back within
+/// ``GatewaySettings/firmwareRestartTimeout``: a later update may then take its place).
+final class FirmwareUpdates: Sendable {
+    enum Phase: Sendable {
+        /// The file is being sent.
+        case transferring
+        /// The device took the file and restarts to apply it; it should describe it by then.
+        case restarting(until: ContinuousClock.Instant)
+    }
+
+    struct Entry: Sendable {
+        var firmware: ValidatedFirmware
+        var phase: Phase
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+
+    /// Records an update to `deviceID`, or returns `false` if one is running already.
+    func reserve(_ deviceID: String, firmware: ValidatedFirmware, at now: ContinuousClock.Instant) -> Bool {
+        entries.withLock { entries in
+            if let existing = entries[deviceID] {
+                guard case .restarting(let until) = existing.phase, until <= now else { return false }
+            }
+            entries[deviceID] = Entry(firmware: firmware, phase: .transferring)
+            return true
+        }
+    }
+
+    /// The transfer to `deviceID` succeeded: the device restarts and should describe the new
+    /// firmware before `deadline`.
+    func transferred(_ deviceID: String, until deadline: ContinuousClock.Instant) {
+        entries.withLock { entries in
+            entries[deviceID]?.phase = .restarting(until: deadline)
+        }
+    }
+
+    /// Forgets the update to `deviceID` (it failed or was refused).
+    func release(_ deviceID: String) {
+        _ = entries.withLock { $0.removeValue(forKey: deviceID) }
+    }
+
+    /// The device described itself: returns (and forgets) the firmware it restarted to apply,
+    /// if it was restarting; `nil` while a transfer runs or if there is no update.
+    func restarted(_ deviceID: String) -> ValidatedFirmware? {
+        entries.withLock { entries in
+            guard let entry = entries[deviceID], case .restarting = entry.phase else { return nil }
+            entries[deviceID] = nil
+            return entry.firmware
+        }
+    }
+
+    /// Whether an update to `deviceID` is running or waiting to be confirmed.
+    func isUpdating(_ deviceID: String) -> Bool {
+        entries.withLock { $0[deviceID] != nil }
+    }
+
+    /// The number of updates held (tests check nothing leaks).
+    var count: Int { entries.withLock { $0.count } }
+}
