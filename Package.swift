@@ -180,10 +180,12 @@ let package = Package(
             dependencies: [
                 "AerosolServer",
                 "DeviceGateway",
+                "Firmware",
                 "DeviceProtocol",
                 "AerosolStore",
                 "AerosolModels",
                 "WireClient",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -279,6 +281,9 @@ let package = Package(
             dependencies: [
                 "AerosolClient",
                 "AerosolServer",
+                "DeviceGateway",
+                "DeviceProtocol",
+                "Firmware",
                 "AerosolTesting",
                 "AerosolModels",
                 "ServerSentEvents",

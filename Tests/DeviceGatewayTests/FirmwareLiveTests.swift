@@ -18,7 +18,7 @@ struct FirmwareLiveTests {
     static func flash(_ file: [UInt8], device: String, on server: TestServer, token: String) async throws
         -> WireResponse
     {
-        let (contentType, body) = TestModule.multipart(file, fields: [("file_type", "binary")])
+        let (contentType, body) = TestFirmware.multipart(file, fields: [("file_type", "binary")])
         let connection = try await server.connect()
         do {
             let response = try await connection.request(
@@ -58,7 +58,7 @@ struct FirmwareLiveTests {
             var simulator = try device.simulator(dataDirectory: server.dataDirectory, hello: hello)
             let firmware = SimulatedFirmware(otaProtocol: otaProtocol, platformID: 3)
             simulator.firmware = firmware
-            let binary = TestModule.application(size: 20_000)
+            let binary = TestFirmware.application(size: 20_000)
 
             try await simulator.run(host: "127.0.0.1", port: server.devicePort) { _ in
                 let reply = try await Self.flash(binary, device: device.hex, on: server, token: token)
@@ -96,7 +96,7 @@ struct FirmwareLiveTests {
             try await GatewayLiveTests.provision(device, on: server, token: token)
 
             // Offline: nothing to send it to.
-            let good = TestModule.application(size: 4_000)
+            let good = TestFirmware.application(size: 4_000)
             let offline = try await Self.flash(good, device: device.hex, on: server, token: token)
             #expect(offline.status == 404, "\(offline.text)")
             #expect(offline.text == #"{"ok":false,"error":"Device is not connected"}"#)
@@ -115,7 +115,7 @@ struct FirmwareLiveTests {
                 #expect(empty.contains("0 bytes") || empty.lowercased().contains("short"), "\(empty)")
                 let notModule = try await refused((0..<4_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
                 #expect(notModule.lowercased().contains("prefix"), "\(notModule)")
-                let wrongPlatform = try await refused(TestModule.application(size: 4_000, platformID: 12))
+                let wrongPlatform = try await refused(TestFirmware.application(size: 4_000, platformID: 12))
                 #expect(wrongPlatform.lowercased().contains("platform"), "\(wrongPlatform)")
                 let truncated = try await refused(Array(good.prefix(3_000)))
                 #expect(truncated.lowercased().contains("truncated") || truncated.contains("declares"), "\(truncated)")
@@ -123,7 +123,7 @@ struct FirmwareLiveTests {
                 corrupt[1_000] ^= 0xFF
                 let badCRC = try await refused(corrupt)
                 #expect(badCRC.contains("CRC"), "\(badCRC)")
-                let tooLarge = try await refused(TestModule.application(size: 70_000), 413)
+                let tooLarge = try await refused(TestFirmware.application(size: 70_000), 413)
                 #expect(tooLarge.contains("65536"), "\(tooLarge)")
 
                 // Nothing reached the device.
@@ -144,7 +144,7 @@ struct FirmwareLiveTests {
             misbehaviour.dropAlways = Set(0..<200)
             simulator.firmware = SimulatedFirmware(otaProtocol: .legacy, platformID: 3, misbehaviour: misbehaviour)
             try await simulator.run(host: "127.0.0.1", port: server.devicePort) { _ in
-                let binary = TestModule.application(size: 40_000)
+                let binary = TestFirmware.application(size: 40_000)
                 let first = try await Self.flash(binary, device: device.hex, on: server, token: token)
                 #expect(first.status == 200, "\(first.text)")
                 let second = try await Self.flash(binary, device: device.hex, on: server, token: token)

@@ -3,10 +3,12 @@ import Firmware
 
 /// Builds application modules byte by byte from the module layout (prefix, body, suffix with
 /// product fields and SHA-256, CRC-32), for firmware update tests.
-enum TestModule {
+public enum TestFirmware {
     /// A user part of `size` bytes in all for `platformID`, depending on the system part the
     /// simulator describes (index 1, version 5002); `seed` varies the body (and so the hash).
-    static func application(size: Int, platformID: UInt16 = 3, productVersion: UInt16 = 3, seed: UInt8 = 1) -> [UInt8] {
+    public static func application(size: Int, platformID: UInt16 = 3, productVersion: UInt16 = 3, seed: UInt8 = 1)
+        -> [UInt8]
+    {
         let suffixSize = 40
         let length = 24 + (size - 24 - suffixSize - 4) + suffixSize + 4
         let start: UInt32 = 0x000B_4000
@@ -23,7 +25,7 @@ enum TestModule {
     }
 
     /// A `multipart/form-data` body with `file` as the `file` part and `fields` before it.
-    static func multipart(
+    public static func multipart(
         _ file: [UInt8],
         fields: [(String, String)] = [],
         boundary: String = "aerosol-boundary-7MA4YWxkTrZu0gW"

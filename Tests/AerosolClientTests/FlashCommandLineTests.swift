@@ -1,0 +1,68 @@
+import AerosolTesting
+import DeviceGateway
+import DeviceProtocol
+import Firmware
+import Foundation
+import Testing
+import _CryptoExtras
+
+@Suite("aerosol flash, end to end against a simulated device", .timeLimit(.minutes(2)))
+struct FlashCommandLineTests {
+    @Test func aBinaryIsFlashedAndFollowedToSuccess() async throws {
+        try await TestServer.with { server in
+            try await server.createUser("ada@example.com")
+            let cli = CommandLineTests.cli(server)
+            let login = try await cli.run(
+                ["login", "--username", "ada@example.com", "--password-stdin"],
+                input: "correct-horse\n"
+            )
+            #expect(login.status == 0, "\(login.stderr)")
+
+            let directory = NSTemporaryDirectory() + "aerosol-flash-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let key = try _RSA.Signing.PrivateKey(unsafeKeySize: .init(bitCount: 1024))
+            try key.pemRepresentation.write(toFile: directory + "/device_key.pem", atomically: true, encoding: .utf8)
+            let id = "0123456789abcdef0123fa5e"
+            let provision = try await cli.run([
+                "device", "provision", id, "--key", directory + "/device_key.pem", "--data-dir", server.dataDirectory,
+            ])
+            #expect(provision.status == 0, "\(provision.stderr)")
+            #expect(try await cli.run(["device", "claim", id]).status == 0)
+
+            let binary = directory + "/app.bin"
+            try Data(TestFirmware.application(size: 12_000)).write(to: URL(fileURLWithPath: binary))
+            let junk = directory + "/junk.bin"
+            try Data(repeating: 0x42, count: 2_000).write(to: URL(fileURLWithPath: junk))
+
+            let serverKey = try ServerKeyFile.load(at: server.dataDirectory + "/server-key.pem")
+            var simulator = try DeviceSimulator(
+                deviceID: DeviceID(hex: id)!,
+                privateKey: Data(key.pemRepresentation.utf8),
+                serverPublicKeyDER: serverKey.publicKeyDER
+            )
+            let firmware = SimulatedFirmware(otaProtocol: .legacy, platformID: 3)
+            simulator.firmware = firmware
+
+            let flashing = try await simulator.run(host: "127.0.0.1", port: server.devicePort) { _ in
+                // A file that is not a module is refused before anything is sent.
+                let refused = try await cli.run(["flash", id, junk, "--wait", "0"])
+                #expect(refused.status != 0)
+                #expect(refused.stderr.contains("not a Particle firmware module"), "\(refused.stderr)")
+
+                let flashing = Task { try await cli.run(["flash", id, binary, "--wait", "60"]) }
+                for await update in firmware.updates {
+                    if case .restart = update { break }
+                }
+                return flashing
+            }
+            // The device restarts and describes the new module: the command reports success.
+            try await simulator.run(host: "127.0.0.1", port: server.devicePort) { _ in
+                let result = try await flashing.value
+                #expect(result.status == 0, "\(result.stderr)")
+                #expect(result.stderr.contains("Update started: sending 12000 bytes"), "\(result.stderr)")
+                #expect(result.stderr.contains("spark/flash/status: started"), "\(result.stderr)")
+                #expect(result.stdout.contains("Update succeeded"), "\(result.stdout)")
+            }
+        }
+    }
+}
