@@ -216,6 +216,7 @@ struct AuthorizationMatrixTests {
         rows["GET /v1/devices/:device"] = refused(403, .GET) { "/v1/devices/\($0.device)" }
         rows["PUT /v1/devices/:device"] = refused(403, .PUT) { "/v1/devices/\($0.device)" }
         rows["DELETE /v1/devices/:device"] = refused(403, .DELETE) { "/v1/devices/\($0.device)" }
+        rows["DELETE /v1/devices/:device/update"] = refused(403, .DELETE) { "/v1/devices/\($0.device)/update" }
         rows["GET /v1/devices/:device/:name"] = refused(403, .GET) { "/v1/devices/\($0.device)/temp" }
         rows["POST /v1/devices/:device/:name"] = refused(403, .POST) { "/v1/devices/\($0.device)/led" }
         rows["PUT /v1/devices/:device/:name"] = refused(403, .PUT) { "/v1/devices/\($0.device)/ping" }

@@ -153,4 +153,86 @@ struct FirmwareLiveTests {
             }
         }
     }
+
+    @Test func aV3TransferResumesAfterTheDeviceDropsItsConnection() async throws {
+        try await TestServer.with(configure: Self.fast) { server in
+            let token = try await server.user("ada@example.com")
+            let device = try TestDeviceIdentity()
+            try await GatewayLiveTests.provision(device, on: server, token: token)
+            let stream = try await EventStreamReader.open(server, "/v1/devices/\(device.hex)/events", token: token)
+            try await stream.read(until: { $0.hasPrefix(":ok") })
+            var hello = DeviceSimulator.defaultHello
+            hello.flags.insert(.otaProtocolV3)
+            var simulator = try device.simulator(dataDirectory: server.dataDirectory, hello: hello)
+            var misbehaviour = ReceiverMisbehaviour()
+            misbehaviour.disconnectAfterChunks = 20
+            let firmware = SimulatedFirmware(otaProtocol: .v3, platformID: 3, misbehaviour: misbehaviour)
+            simulator.firmware = firmware
+            let binary = TestFirmware.application(size: 40_000)
+
+            _ = try? await simulator.run(host: "127.0.0.1", port: server.devicePort) { _ in
+                let reply = try await Self.flash(binary, device: device.hex, on: server, token: token)
+                #expect(reply.status == 200, "\(reply.text)")
+                _ = await Self.next(firmware) { if case .disconnect = $0 { return true } else { return false } }
+            }
+            try await stream.read(until: { $0.contains(#""data":"offline""#) })
+            // Back online: the transfer goes on from what the device kept, to the end.
+            try await simulator.run(host: "127.0.0.1", port: server.devicePort) { _ in
+                let outcome = await Self.next(firmware) {
+                    switch $0 {
+                    case .applied, .rejected: true
+                    default: false
+                    }
+                }
+                guard case .applied? = outcome else {
+                    Issue.record("the resumed update was not applied: \(String(describing: outcome))")
+                    return
+                }
+                _ = await Self.next(firmware) { if case .restart = $0 { return true } else { return false } }
+            }
+            try await simulator.run(host: "127.0.0.1", port: server.devicePort) { _ in
+                let events = try await stream.read(until: { $0.contains(#""data":"success ""#) })
+                #expect(!events.contains(#""data":"failed"#), "\(events)")
+            }
+            await stream.close()
+        }
+    }
+
+    @Test func anUpdateIsCancelledAndAnotherMayFollow() async throws {
+        try await TestServer.with(configure: Self.fast) { server in
+            let token = try await server.user("ada@example.com")
+            let device = try TestDeviceIdentity()
+            try await GatewayLiveTests.provision(device, on: server, token: token)
+            let stream = try await EventStreamReader.open(server, "/v1/devices/\(device.hex)/events", token: token)
+            try await stream.read(until: { $0.hasPrefix(":ok") })
+            var simulator = try device.simulator(dataDirectory: server.dataDirectory)
+            var misbehaviour = ReceiverMisbehaviour()
+            misbehaviour.dropAlways = Set(0..<200)
+            simulator.firmware = SimulatedFirmware(otaProtocol: .legacy, platformID: 3, misbehaviour: misbehaviour)
+            try await simulator.run(host: "127.0.0.1", port: server.devicePort) { _ in
+                let none = try await server.request(
+                    .DELETE,
+                    "/v1/devices/\(device.hex)/update",
+                    headers: [("Authorization", "Bearer \(token)")]
+                )
+                #expect(none.status == 404, "\(none.text)")
+                let binary = TestFirmware.application(size: 40_000)
+                let first = try await Self.flash(binary, device: device.hex, on: server, token: token)
+                #expect(first.status == 200, "\(first.text)")
+                let cancel = try await server.request(
+                    .DELETE,
+                    "/v1/devices/\(device.hex)/update",
+                    headers: [("Authorization", "Bearer \(token)")]
+                )
+                #expect(cancel.status == 200, "\(cancel.text)")
+                #expect(cancel.text == #"{"ok":true,"id":"\#(device.hex)","status":"Update cancelled"}"#)
+                let events = try await stream.read(until: { $0.contains(#""data":"failed "#) })
+                #expect(events.contains("cancelled"), "\(events)")
+                // The device is free for the next update.
+                let again = try await Self.flash(binary, device: device.hex, on: server, token: token)
+                #expect(again.status == 200, "\(again.text)")
+            }
+            await stream.close()
+        }
+    }
 }

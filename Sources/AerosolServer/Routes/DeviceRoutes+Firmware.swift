@@ -33,4 +33,19 @@ extension DeviceRoutes {
         }
         return .json(.object([("ok", .bool(true)), ("id", .string(device.id)), ("status", .string("Update started"))]))
     }
+
+    /// `DELETE /v1/devices/:device/update`: cancels the update running on the device, or
+    /// waiting for it to come back. 404 if there is none.
+    static func cancelFlash(device: Device, cloud: Cloud) async throws -> Response {
+        let cancelled: Bool
+        do {
+            cancelled = try await cloud.gateway.cancelFlash(deviceID: device.id)
+        } catch let error as GatewayError {
+            throw APIError(error)
+        }
+        guard cancelled else { throw APIError.notFound("No update to this device is in progress") }
+        return .json(
+            .object([("ok", .bool(true)), ("id", .string(device.id)), ("status", .string("Update cancelled"))])
+        )
+    }
 }

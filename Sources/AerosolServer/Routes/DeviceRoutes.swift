@@ -74,6 +74,11 @@ struct DeviceRoutes {
             }
             throw APIError.badRequest("Nothing to update: send name, notes or signal")
         }
+        routes.on(.delete, "/v1/devices/:device/update", .caller) { request, context in
+            let caller = try context.caller
+            let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
+            return try await Self.cancelFlash(device: device, cloud: cloud)
+        }
         routes.on(.delete, "/v1/devices/:device", .caller) { request, context in
             let caller = try context.caller
             let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)

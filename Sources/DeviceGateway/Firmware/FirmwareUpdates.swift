@@ -4,13 +4,18 @@ import Synchronization
 /// The firmware updates the gateway is running, or waiting to see applied, by device: at most
 /// one per device. An entry lives from the moment an update is accepted until the transfer
 /// fails, or until the device, restarted, describes what it runs (or does not come back within
-/// ``GatewaySettings/firmwareRestartTimeout``: a later update may then take its place).
+/// ``GatewaySettings/firmwareRestartTimeout``: a later update may then take its place). A
+/// transfer whose connection ended waits here for the device's next connection (a v3 transfer
+/// resumes where the device was, a legacy one starts over), at most
+/// `TransferConfiguration.reconnectTimeout`.
 final class FirmwareUpdates: Sendable {
     enum Phase: Sendable {
         /// The file is being sent.
         case transferring
         /// The device took the file and restarts to apply it; it should describe it by then.
         case restarting(until: ContinuousClock.Instant)
+        /// The connection ended mid-transfer; the transfer waits for the device to come back.
+        case interrupted(FirmwareTransfer, until: ContinuousClock.Instant)
     }
 
     struct Entry: Sendable {
@@ -23,8 +28,10 @@ final class FirmwareUpdates: Sendable {
     /// Records an update to `deviceID`, or returns `false` if one is running already.
     func reserve(_ deviceID: String, firmware: ValidatedFirmware, at now: ContinuousClock.Instant) -> Bool {
         entries.withLock { entries in
-            if let existing = entries[deviceID] {
-                guard case .restarting(let until) = existing.phase, until <= now else { return false }
+            switch entries[deviceID]?.phase {
+            case nil: break
+            case .restarting(let until)?, .interrupted(_, let until)?: guard until <= now else { return false }
+            case .transferring?: return false
             }
             entries[deviceID] = Entry(firmware: firmware, phase: .transferring)
             return true
@@ -36,6 +43,39 @@ final class FirmwareUpdates: Sendable {
     func transferred(_ deviceID: String, until deadline: ContinuousClock.Instant) {
         entries.withLock { entries in
             entries[deviceID]?.phase = .restarting(until: deadline)
+        }
+    }
+
+    /// The connection carrying the transfer to `deviceID` ended: the transfer waits for the next
+    /// one until `deadline`.
+    func interrupted(_ deviceID: String, transfer: FirmwareTransfer, until deadline: ContinuousClock.Instant) {
+        entries.withLock { entries in
+            entries[deviceID]?.phase = .interrupted(transfer, until: deadline)
+        }
+    }
+
+    /// The device is connected again: returns the interrupted transfer to go on with (the entry
+    /// is transferring again), or `nil` if there is none or it waited too long (then forgotten).
+    func resume(_ deviceID: String, at now: ContinuousClock.Instant) -> FirmwareTransfer? {
+        entries.withLock { entries in
+            guard let entry = entries[deviceID], case .interrupted(let transfer, let until) = entry.phase else {
+                return nil
+            }
+            guard now < until else {
+                entries[deviceID] = nil
+                return nil
+            }
+            entries[deviceID]?.phase = .transferring
+            return transfer
+        }
+    }
+
+    /// Cancels an interrupted transfer to `deviceID`; `false` if none waits.
+    func cancelInterrupted(_ deviceID: String) -> Bool {
+        entries.withLock { entries in
+            guard case .interrupted? = entries[deviceID]?.phase else { return false }
+            entries[deviceID] = nil
+            return true
         }
     }
 

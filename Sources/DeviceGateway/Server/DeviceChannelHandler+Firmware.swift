@@ -90,13 +90,42 @@ extension DeviceChannelHandler {
         return true
     }
 
-    /// The connection ended: a transfer on it fails (the device starts over with a new update).
+    /// The connection ended: a transfer on it waits for the device's next connection (see
+    /// ``resumeFirmwareUpdate()``), unless it is over by that.
     func firmwareConnectionEnded() {
         firmware.timer?.cancel()
         firmware.timer = nil
-        guard firmware.transfer != nil else { return }
-        _ = firmware.transfer!.disconnected(at: .now)
-        finishFirmwareUpdate(.failure("the device disconnected during the update"))
+        guard var transfer = firmware.transfer, let deviceID else { return }
+        let actions = transfer.disconnected(at: .now)
+        for case .finished(let outcome) in actions {
+            finishFirmwareUpdate(outcome)
+            return
+        }
+        firmware.transfer = nil
+        session?.releaseFirmwareToken(firmware.token)
+        let deadline = ContinuousClock.now + gateway.settings.firmwareTransfer.reconnectTimeout
+        gateway.updates.interrupted(deviceID, transfer: transfer, until: deadline)
+        logger.info("firmware transfer interrupted: it goes on when the device is back")
+    }
+
+    /// The device is online on this connection: a transfer its previous connection left goes
+    /// on (v3 from what the device kept, legacy from the start).
+    func resumeFirmwareUpdate() {
+        guard firmware.transfer == nil, let deviceID, var session, session.isEstablished,
+            let transfer = gateway.updates.resume(deviceID, at: .now)
+        else { return }
+        guard let token = session.reserveFirmwareToken() else {
+            gateway.updates.release(deviceID)
+            announceFlashStatus(FlashStatus.failed.eventData + "no token free to resume the update")
+            return
+        }
+        self.session = session
+        firmware.transfer = transfer
+        firmware.token = token
+        logger.info("firmware transfer resumed")
+        let connection = TransferConnection(transport: .tcp, token: token)
+        driveTransfer { $0.connected(connection, at: .now, messageIDs: $1) }
+        flushIfNeeded()
     }
 
     /// The device described its system: remember its modules, and if it restarted to apply an
@@ -115,6 +144,11 @@ extension DeviceChannelHandler {
             )
         }
         firmware.modules = modules
+        if firmware.transfer != nil {
+            // A legacy transfer whose last answer was lost tells from this whether it got through.
+            driveTransfer { $0.described(modules, at: .now, messageIDs: $1) }
+            flushIfNeeded()
+        }
         guard let deviceID, let sent = gateway.updates.restarted(deviceID) else { return }
         switch UpdateVerification(sent: sent, described: modules) {
         case .applied:

@@ -52,6 +52,7 @@ extension DeviceChannelHandler {
                 self.online?.ownerID = device.ownerID
                 self.online?.productID = device.productID
                 self.updateSubscriptions()
+                self.resumeFirmwareUpdate()
                 self.logger.info(
                     "device online",
                     metadata: ["device.platform": "\(hello.platformID.map(String.init) ?? "-")"]

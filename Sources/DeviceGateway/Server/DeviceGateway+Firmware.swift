@@ -30,10 +30,20 @@ extension DeviceGateway {
         return validated
     }
 
-    /// Cancels the update running on the device's connection; `false` if none runs there.
+    /// Cancels the update to the device: one running on its connection (a v3 device is told
+    /// to discard what it received; its outcome, `failed`, follows as an event), or one waiting
+    /// for the device to come back. `false` if there is none.
     public func cancelFlash(deviceID: String) async throws -> Bool {
-        guard let link = context.registry.link(deviceID) else { return false }
-        return try await link.cancelFirmwareUpdate()
+        if let link = context.registry.link(deviceID), try await link.cancelFirmwareUpdate() { return true }
+        guard context.updates.cancelInterrupted(deviceID) else { return false }
+        if let device = try await context.devices.find(id: deviceID) {
+            try await context.announce(
+                FlashStatus.eventName,
+                data: FlashStatus.failed.eventData + "the update was cancelled",
+                device: device
+            )
+        }
+        return true
     }
 
     /// Whether an update to the device is running or waiting to be confirmed.
