@@ -220,6 +220,7 @@ let package = Package(
                 "DeviceGateway",
                 "DeviceProtocol",
                 "CoAP",
+                "Firmware",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

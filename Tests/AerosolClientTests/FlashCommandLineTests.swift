@@ -65,4 +65,65 @@ struct FlashCommandLineTests {
             }
         }
     }
+
+    @Test(arguments: ["legacy", "v3"])
+    func theCommandLineSimulatorTakesAnUpdateAndReconnects(_ otaProtocol: String) async throws {
+        try await TestServer.with { server in
+            try await server.createUser("ada@example.com")
+            let cli = CommandLineTests.cli(server)
+            let login = try await cli.run(
+                ["login", "--username", "ada@example.com", "--password-stdin"],
+                input: "correct-horse\n"
+            )
+            #expect(login.status == 0, "\(login.stderr)")
+            let directory = NSTemporaryDirectory() + "aerosol-flash-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let key = try _RSA.Signing.PrivateKey(unsafeKeySize: .init(bitCount: 1024))
+            try key.pemRepresentation.write(toFile: directory + "/device_key.pem", atomically: true, encoding: .utf8)
+            let id = otaProtocol == "v3" ? "0123456789abcdef01230003" : "0123456789abcdef01230001"
+            let blob = try await cli.run([
+                "keys", "server", "--address", "127.0.0.1", "--output", directory + "/server_key.der",
+                "--data-dir", server.dataDirectory,
+            ])
+            #expect(blob.status == 0, "\(blob.stderr)")
+            #expect(
+                try await cli.run([
+                    "device", "provision", id, "--key", directory + "/device_key.pem", "--data-dir",
+                    server.dataDirectory,
+                ]).status == 0
+            )
+            #expect(try await cli.run(["device", "claim", id]).status == 0)
+            let binary = directory + "/app.bin"
+            try Data(TestFirmware.application(size: 9_000)).write(to: URL(fileURLWithPath: binary))
+
+            let output = directory + "/simulator.log"
+            FileManager.default.createFile(atPath: output, contents: nil)
+            let simulator = Process()
+            simulator.executableURL = CommandLine.executable
+            simulator.arguments = [
+                "device", "simulate", "--id", id, "--key", directory + "/device_key.pem", "--server-key",
+                directory + "/server_key.der", "--port", String(server.devicePort), "--ota-protocol", otaProtocol,
+            ]
+            simulator.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+            simulator.standardError = FileHandle.nullDevice
+            try simulator.run()
+            defer {
+                simulator.terminate()
+                simulator.waitUntilExit()
+            }
+            var connected = false
+            for _ in 0..<200 where !connected {
+                let log = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+                connected = log.contains("connected")
+                if !connected { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(connected)
+            let result = try await cli.run(["flash", id, binary, "--wait", "60"])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.contains("Update succeeded"), "\(result.stdout)")
+            let log = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            #expect(log.contains("firmware update applied: 9000 bytes"), "\(log)")
+            #expect(log.contains("reconnecting (update)"), "\(log)")
+        }
+    }
 }
