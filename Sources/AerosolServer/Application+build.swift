@@ -75,6 +75,7 @@ public func buildApplication(
         users: UserStore(database: database, bcryptCost: configuration.bcryptCost),
         tokens: tokens,
         products: ProductStore(database: database),
+        productFirmware: ProductFirmwareStore(database: database),
         devices: devices,
         log: log,
         bus: bus,
@@ -111,6 +112,7 @@ public func buildApplication(
     OpenAPIRoutes(document: openAPI).register(routes)
     TokenRoutes(cloud: cloud).register(routes)
     ProductRoutes(cloud: cloud).register(routes)
+    ProductFirmwareRoutes(cloud: cloud).register(routes)
     DeviceRoutes(cloud: cloud).register(routes)
     DeviceRequestRoutes(cloud: cloud).register(routes)
     ProvisioningRoutes(cloud: cloud).register(routes)

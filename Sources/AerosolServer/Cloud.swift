@@ -14,6 +14,8 @@ struct Cloud: Sendable {
     let users: UserStore
     let tokens: TokenStore
     let products: ProductStore
+    /// Product firmware versions (metadata; binaries in the data directory).
+    let productFirmware: ProductFirmwareStore
     let devices: DeviceStore
     let log: EventLog
     let bus: EventBus

@@ -23,6 +23,8 @@ struct FirmwareUpload: Sendable {
     let fileName: String?
     /// The text fields sent with it.
     let fields: [String: String]
+    /// Lowercase hex SHA-256 of the file, when it was kept.
+    var sha256: String?
 
     /// Whether `request` carries a multipart body.
     static func isMultipart(_ request: Request) -> Bool {
@@ -34,6 +36,15 @@ struct FirmwareUpload: Sendable {
     ///
     /// - Throws: ``APIError`` 400 (malformed body, no file part), 413 (too large).
     static func receive(_ request: Request, limit: Int, directory: String) async throws -> FirmwareUpload {
+        try await receive(request, limit: limit, directory: directory, keepIn: nil)
+    }
+
+    /// Reads the body as ``receive(_:limit:directory:)`` does and keeps the file in
+    /// `keepIn`, named by its SHA-256 (`<hex>.bin`): content-addressed, so the same binary is
+    /// stored once however often it is uploaded.
+    static func receive(_ request: Request, limit: Int, directory: String, keepIn: String?) async throws
+        -> FirmwareUpload
+    {
         guard var parser = MultipartParser(contentType: request.headers[.contentType] ?? "") else {
             throw APIError.badRequest("Malformed multipart body: its Content-Type has no boundary")
         }
@@ -52,11 +63,13 @@ struct FirmwareUpload: Sendable {
             unlink(path)
         }
         var written = 0
+        var digest = UploadDigest()
         for try await buffer in request.body {
             try parser.feed(buffer.readableBytesView) { bytes in
                 written += bytes.count
                 guard written <= limit else { throw tooLarge(limit: limit) }
                 try store(bytes, to: descriptor)
+                if keepIn != nil { digest.append(bytes) }
             }
             if parser.isComplete { break }
         }
@@ -68,13 +81,25 @@ struct FirmwareUpload: Sendable {
         }
         close(descriptor)
         isOpen = false
+        var kept = path
+        var sha256: String?
+        if let keepIn {
+            let hex = digest.result.fileSHA256.map { String($0 >> 4, radix: 16) + String($0 & 0x0F, radix: 16) }
+                .joined()
+            try FileManager.default.createDirectory(atPath: keepIn, withIntermediateDirectories: true)
+            kept = keepIn + "/" + hex + ".bin"
+            guard rename(path, kept) == 0 else {
+                throw APIError.resource(.internalServerError, "Cannot store the upload")
+            }
+            sha256 = hex
+        }
         let file: FirmwareFile
         do {
-            file = try FirmwareFile(path: path)
+            file = try FirmwareFile(path: kept)
         } catch {
             throw APIError.resource(.internalServerError, "Cannot read the stored upload")
         }
-        return FirmwareUpload(file: file, fileName: parser.fileName, fields: parser.fields)
+        return FirmwareUpload(file: file, fileName: parser.fileName, fields: parser.fields, sha256: sha256)
     }
 
     private static func tooLarge(limit: Int) -> APIError {

@@ -171,6 +171,23 @@ enum Migrations {
         [
             "ALTER TABLE webhooks RENAME COLUMN definition TO sealed_definition"
         ],
+        // 6: product firmware: metadata here, the binaries in the data directory by SHA-256.
+        [
+            """
+            CREATE TABLE product_firmware (
+                product_id INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,
+                version INTEGER NOT NULL,
+                title TEXT NOT NULL,
+                description TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                file_sha256 TEXT NOT NULL,
+                uploaded_at BIGINT NOT NULL,
+                released_at BIGINT NULL,
+                product_default INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (product_id, version)
+            )
+            """
+        ],
     ]
 
     /// Work a step does after its statements, in its transaction, with the server secret.
