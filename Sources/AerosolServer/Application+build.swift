@@ -60,6 +60,7 @@ public func buildApplication(
     var gatewaySettings = configuration.gateway
     gatewaySettings.host = configuration.deviceHost ?? configuration.host
     gatewaySettings.port = configuration.devicePort
+    gatewaySettings.firmwareDirectory = configuration.dataDirectory + "/firmware"
     let gateway = try await DeviceGateway.bind(
         settings: gatewaySettings,
         serverKey: serverKey,

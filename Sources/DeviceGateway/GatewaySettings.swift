@@ -35,6 +35,12 @@ public struct GatewaySettings: Sendable {
     /// before the update is given up as failed (default 5 minutes: a legacy device that cannot
     /// apply the file restarts after its own 300 s timeout).
     public var firmwareRestartTimeout: Duration = .seconds(300)
+    /// Automatic product updates running at once, at most (default 20, `--ota-concurrency`).
+    /// A device that connects while all are taken is updated on a later connection.
+    public var otaConcurrency = 20
+    /// Where product firmware binaries are kept (`<sha256>.bin`); `nil` turns automatic product
+    /// updates off. `aerosol serve` sets it to the data directory's `firmware/`.
+    public var firmwareDirectory: String?
 
     /// The default settings.
     public init() {}

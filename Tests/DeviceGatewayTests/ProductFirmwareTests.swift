@@ -1,5 +1,8 @@
+import AerosolModels
 import AerosolServer
 import AerosolTesting
+import DeviceGateway
+import Firmware
 import Foundation
 import Testing
 import WireClient
@@ -118,6 +121,65 @@ struct ProductFirmwareTests {
             )
             #expect(gone.status == 200, "\(gone.text)")
             #expect(try await server.get("/v1/products/lamps/firmware/5", token: token).status == 404)
+        }
+    }
+
+    @Test func aProductDeviceOnAnotherVersionIsUpdatedWhenItConnects() async throws {
+        try await TestServer.with(configure: FirmwareLiveTests.fast) { server in
+            let token = try await server.user("ada@example.com")
+            let created = try await server.form(.POST, "/v1/products", token: token, [("name", "Lamps")])
+            let productID = try #require(try JSONValue(created)["product"]?["id"]?.intValue)
+            let device = try TestDeviceIdentity()
+            let added = try await server.form(.POST, "/v1/products/lamps/devices", token: token, [("id", device.hex)])
+            #expect(added.status == 200, "\(added.text)")
+            let provision = try await server.form(
+                .POST,
+                "/v1/provisioning/\(device.hex)",
+                token: token,
+                [("publicKey", device.publicKey.pemRepresentation)]
+            )
+            #expect(provision.status == 200, "\(provision.text)")
+            let binary = TestFirmware.application(size: 8_000, productVersion: 3)
+            let stored = try await Self.upload(
+                binary,
+                fields: [("version", "3"), ("title", "Blink")],
+                product: "lamps",
+                on: server,
+                token: token
+            )
+            #expect(stored.status == 200, "\(stored.text)")
+            let release = try await server.request(
+                .PUT,
+                "/v1/products/lamps/firmware/release",
+                headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")],
+                body: #"{"version":3,"product_default":true}"#
+            )
+            #expect(release.status == 200, "\(release.text)")
+            let stream = try await EventStreamReader.open(
+                server,
+                "/v1/products/lamps/devices/\(device.hex)/events",
+                token: token
+            )
+            try await stream.read(until: { $0.hasPrefix(":ok") })
+
+            var hello = DeviceSimulator.defaultHello
+            hello.productID = UInt16(productID)
+            hello.productFirmwareVersion = 1
+            var simulator = try device.simulator(dataDirectory: server.dataDirectory, hello: hello)
+            let firmware = SimulatedFirmware(otaProtocol: .legacy, platformID: 3)
+            simulator.firmware = firmware
+            try await simulator.run(host: "127.0.0.1", port: server.devicePort) { _ in
+                _ = await FirmwareLiveTests.next(firmware) {
+                    if case .restart = $0 { return true } else { return false }
+                }
+            }
+            #expect(firmware.productVersion == 3)
+            try await simulator.run(host: "127.0.0.1", port: server.devicePort) { _ in
+                let events = try await stream.read(until: { $0.contains(#""data":"success ""#) })
+                #expect(events.contains(#""data":"auto-update""#), "\(events)")
+                #expect(events.contains(#""data":"started ""#), "\(events)")
+            }
+            await stream.close()
         }
     }
 }

@@ -21,19 +21,36 @@ final class FirmwareUpdates: Sendable {
     struct Entry: Sendable {
         var firmware: ValidatedFirmware
         var phase: Phase
+        /// Started by an automatic product update (counted against the concurrency limit).
+        var isAutomatic = false
     }
 
     private let entries = Mutex<[String: Entry]>([:])
 
     /// Records an update to `deviceID`, or returns `false` if one is running already.
-    func reserve(_ deviceID: String, firmware: ValidatedFirmware, at now: ContinuousClock.Instant) -> Bool {
+    /// With `automaticLimit`, the update is automatic and refused too when that many automatic
+    /// transfers run already.
+    func reserve(
+        _ deviceID: String,
+        firmware: ValidatedFirmware,
+        at now: ContinuousClock.Instant,
+        automaticLimit: Int? = nil
+    ) -> Bool {
         entries.withLock { entries in
+            if let automaticLimit {
+                let running = entries.values.filter { entry in
+                    guard entry.isAutomatic else { return false }
+                    if case .restarting = entry.phase { return false }
+                    return true
+                }.count
+                guard running < automaticLimit else { return false }
+            }
             switch entries[deviceID]?.phase {
             case nil: break
             case .restarting(let until)?, .interrupted(_, let until)?: guard until <= now else { return false }
             case .transferring?: return false
             }
-            entries[deviceID] = Entry(firmware: firmware, phase: .transferring)
+            entries[deviceID] = Entry(firmware: firmware, phase: .transferring, isAutomatic: automaticLimit != nil)
             return true
         }
     }

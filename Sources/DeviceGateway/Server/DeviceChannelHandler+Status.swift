@@ -53,6 +53,7 @@ extension DeviceChannelHandler {
                 self.online?.productID = device.productID
                 self.updateSubscriptions()
                 self.resumeFirmwareUpdate()
+                self.autoUpdateIfNeeded()
                 self.logger.info(
                     "device online",
                     metadata: ["device.platform": "\(hello.platformID.map(String.init) ?? "-")"]

@@ -66,6 +66,10 @@ public struct DeviceSimulator: Sendable {
                 }
             }
         let (stream, continuation) = AsyncStream.makeStream(of: SimulatedDevice.Outgoing.self)
+        // After an applied update the device's Hello carries the new product version.
+        var announced = self.hello
+        if let version = firmware?.productVersion { announced.productFirmwareVersion = version }
+        let hello = announced
         let device = SimulatedDevice(
             deviceID: handshake.deviceID,
             hello: hello,
@@ -78,7 +82,6 @@ public struct DeviceSimulator: Sendable {
         device.closer.withLock { $0 = { closing.close(promise: nil) } }
         defer { firmware?.detach() }
         let handshake = self.handshake
-        let hello = self.hello
         let underlying = channel.channel
         let timer = underlying.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             device.fail(GatewayError.timedOut("the server did not complete the handshake and Hello in time"))

@@ -26,6 +26,7 @@ public final class SimulatedFirmware: Sendable {
     private struct State {
         var receiver: UpdateReceiver
         var installed: InstalledModule?
+        var productVersion: UInt16?
         var timer: Task<Void, Never>?
         var device: SimulatedDevice?
     }
@@ -57,6 +58,9 @@ public final class SimulatedFirmware: Sendable {
             bufferingPolicy: .bufferingNewest(100)
         )
     }
+
+    /// The product version of the last applied update (the device's Hello reports it), if any.
+    public var productVersion: UInt16? { state.withLock { $0.productVersion } }
 
     /// The user module the device runs, as its system Describe reports it.
     public var installedModule: InstalledModule? { state.withLock { $0.installed } }
@@ -136,6 +140,7 @@ public final class SimulatedFirmware: Sendable {
                         version: module.version,
                         hash: module.suffix.sha256
                     )
+                    $0.productVersion = firmware.productVersion ?? $0.productVersion
                 }
                 continuation.yield(.applied(firmware))
             case .rejected(let reason):
