@@ -204,6 +204,9 @@ struct AuthorizationMatrixTests {
         rows["GET /v1/products/:product/devices/:device"] = refused(403, .GET) {
             "/v1/products/\($0.product)/devices/\($0.productDevice)"
         }
+        rows["PUT /v1/products/:product/devices/:device"] = refused(403, .PUT) {
+            "/v1/products/\($0.product)/devices/\($0.productDevice)"
+        }
         rows["DELETE /v1/products/:product/devices/:device"] = refused(403, .DELETE) {
             "/v1/products/\($0.product)/devices/\($0.productDevice)"
         }

@@ -182,4 +182,73 @@ struct ProductFirmwareTests {
             await stream.close()
         }
     }
+
+    @Test func aDeviceLockedToAVersionIsFlashedWithItAndDevelopmentIsRecorded() async throws {
+        try await TestServer.with(configure: FirmwareLiveTests.fast) { server in
+            let token = try await server.user("ada@example.com")
+            let created = try await server.form(.POST, "/v1/products", token: token, [("name", "Lamps")])
+            let productID = try #require(try JSONValue(created)["product"]?["id"]?.intValue)
+            let device = try TestDeviceIdentity()
+            _ = try await server.form(.POST, "/v1/products/lamps/devices", token: token, [("id", device.hex)])
+            _ = try await server.form(
+                .POST,
+                "/v1/provisioning/\(device.hex)",
+                token: token,
+                [("publicKey", device.publicKey.pemRepresentation)]
+            )
+            let five = TestFirmware.application(size: 7_000, productVersion: 5, seed: 5)
+            #expect(
+                try await Self.upload(
+                    five,
+                    fields: [("version", "5"), ("title", "v5")],
+                    product: "lamps",
+                    on: server,
+                    token: token
+                )
+                .status == 200
+            )
+            let missing = try await server.request(
+                .PUT,
+                "/v1/products/lamps/devices/\(device.hex)",
+                headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")],
+                body: #"{"desired_firmware_version":9}"#
+            )
+            #expect(missing.status == 404, "\(missing.text)")
+            let stream = try await EventStreamReader.open(
+                server,
+                "/v1/products/lamps/devices/\(device.hex)/events",
+                token: token
+            )
+            try await stream.read(until: { $0.hasPrefix(":ok") })
+            var hello = DeviceSimulator.defaultHello
+            hello.productID = UInt16(productID)
+            hello.productFirmwareVersion = 1
+            var simulator = try device.simulator(dataDirectory: server.dataDirectory, hello: hello)
+            let firmware = SimulatedFirmware(otaProtocol: .legacy, platformID: 3)
+            simulator.firmware = firmware
+            try await simulator.run(host: "127.0.0.1", port: server.devicePort) { _ in
+                // Version 5 was never released: only the lock with flash sends it.
+                let lock = try await server.request(
+                    .PUT,
+                    "/v1/products/lamps/devices/\(device.hex)",
+                    headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")],
+                    body: #"{"desired_firmware_version":5,"flash":true,"development":true}"#
+                )
+                #expect(lock.status == 200, "\(lock.text)")
+                #expect(
+                    lock.text.hasPrefix(#"{"id":"\#(device.hex)","desired_firmware_version":5,"development":true"#),
+                    "\(lock.text)"
+                )
+                _ = await FirmwareLiveTests.next(firmware) {
+                    if case .restart = $0 { return true } else { return false }
+                }
+            }
+            #expect(firmware.productVersion == 5)
+            try await simulator.run(host: "127.0.0.1", port: server.devicePort) { _ in
+                let events = try await stream.read(until: { $0.contains(#""data":"success ""#) })
+                #expect(!events.contains(#""data":"auto-update""#), "\(events)")
+            }
+            await stream.close()
+        }
+    }
 }

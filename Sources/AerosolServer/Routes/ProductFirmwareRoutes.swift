@@ -1,5 +1,6 @@
 import AerosolModels
 import AerosolStore
+import DeviceGateway
 import Firmware
 import Foundation
 import Hummingbird
@@ -68,6 +69,9 @@ struct ProductFirmwareRoutes {
             )
             return .json(Self.json(firmware))
         }
+        routes.on(.put, "/v1/products/:product/devices/:device", .caller) { request, context in
+            try await Self.setTarget(context, cloud: cloud)
+        }
         routes.on(.get, "/v1/products/:product/firmware", .caller) { request, context in
             let caller = try context.caller
             let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
@@ -115,6 +119,60 @@ struct ProductFirmwareRoutes {
             }
             return .ok
         }
+    }
+
+    /// `PUT /v1/products/:product/devices/:device`: lock the device to a firmware version
+    /// (`desired_firmware_version`, `null` unlocks; `flash: true` sends it now if the device is
+    /// connected) and set `development` (never updated automatically).
+    static func setTarget(_ context: CloudRequestContext, cloud: Cloud) async throws -> Response {
+        let caller = try context.caller
+        let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
+        let device = try await cloud.productDevice(try context.parameters.decoded("device"), in: product)
+        let fields = context.fields
+        guard fields.has("desired_firmware_version") || fields.has("development") || fields.has("flash") else {
+            throw APIError.badRequest("Nothing to update: send desired_firmware_version, development or flash")
+        }
+        var target = try await cloud.productFirmware.target(deviceID: device.id)
+        if fields.has("desired_firmware_version") {
+            if let version = try fields.int("desired_firmware_version") {
+                guard try await cloud.productFirmware.find(productID: product.id, version: version) != nil else {
+                    throw APIError.notFound("Firmware version \(version) not found")
+                }
+                target.desiredVersion = version
+            } else {
+                target.desiredVersion = nil
+            }
+        }
+        if fields.has("development") { target.development = try fields.bool("development") ?? false }
+        try await cloud.productFirmware.setTarget(
+            deviceID: device.id,
+            desiredVersion: target.desiredVersion,
+            development: target.development
+        )
+        if try fields.bool("flash") == true, let version = target.desiredVersion,
+            let firmware = try await cloud.productFirmware.find(productID: product.id, version: version)
+        {
+            do {
+                let file = try FirmwareFile(
+                    path: cloud.configuration.dataDirectory + "/firmware/" + firmware.fileSHA256 + ".bin"
+                )
+                try await cloud.gateway.flash(file, deviceID: device.id)
+            } catch let error as FirmwareError {
+                throw APIError.badRequest(error.description)
+            } catch let error as GatewayError where error == .busy("") {
+                throw APIError.resource(.conflict, "An update to this device is already in progress")
+            } catch is GatewayError {
+                // Not connected: it gets the version when it connects.
+            }
+        }
+        return .json(
+            .object([
+                ("id", .string(device.id)),
+                ("desired_firmware_version", .int(target.desiredVersion)),
+                ("development", .bool(target.development)),
+                ("updated_at", .timestamp(Date())),
+            ])
+        )
     }
 
     static func version(_ context: CloudRequestContext) throws -> Int {

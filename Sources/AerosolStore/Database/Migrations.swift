@@ -188,6 +188,17 @@ enum Migrations {
             )
             """
         ],
+        // 7: per product device: the firmware version it is locked to, and development mode
+        // (never updated automatically).
+        [
+            """
+            CREATE TABLE device_firmware_targets (
+                device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+                desired_version INTEGER NULL,
+                development INTEGER NOT NULL DEFAULT 0
+            )
+            """
+        ],
     ]
 
     /// Work a step does after its statements, in its transaction, with the server secret.

@@ -91,6 +91,34 @@ public struct ProductFirmwareStore: Sendable {
         }
     }
 
+    /// The version `deviceID` is locked to (`nil`: the product default) and whether it is a
+    /// development device (never updated automatically).
+    public func target(deviceID: String) async throws -> (desiredVersion: Int?, development: Bool) {
+        guard
+            let row = try await database.sql.raw(
+                "SELECT desired_version, development FROM device_firmware_targets WHERE device_id = \(bind: deviceID)"
+            ).first()
+        else { return (nil, false) }
+        return (
+            try row.decode(column: "desired_version", as: Int?.self),
+            try row.decode(column: "development", as: Int.self) != 0
+        )
+    }
+
+    /// Records the device's lock and development mode.
+    public func setTarget(deviceID: String, desiredVersion: Int?, development: Bool) async throws {
+        try await database.write { sql in
+            try await sql.raw(
+                """
+                INSERT INTO device_firmware_targets (device_id, desired_version, development)
+                VALUES (\(bind: deviceID), \(bind: desiredVersion), \(bind: development ? 1 : 0))
+                ON CONFLICT (device_id) DO UPDATE SET desired_version = excluded.desired_version,
+                    development = excluded.development
+                """
+            ).run()
+        }
+    }
+
     static func firmware(_ row: any SQLRow) throws -> ProductFirmware {
         let released = try row.decode(column: "released_at", as: Int64?.self)
         return ProductFirmware(

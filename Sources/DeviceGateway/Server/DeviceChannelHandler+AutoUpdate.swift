@@ -5,7 +5,8 @@ import NIOCore
 
 /// Automatic product updates: a product device that comes online with another product firmware
 /// version than its product's default release gets that release, with at most
-/// ``GatewaySettings/otaConcurrency`` automatic transfers at once.
+/// ``GatewaySettings/otaConcurrency`` automatic transfers at once. A device locked to a version
+/// gets that version instead; a development device is never updated automatically.
 extension DeviceChannelHandler {
     /// Starts the product's default release on this device if it runs another version.
     func autoUpdateIfNeeded() {
@@ -19,9 +20,16 @@ extension DeviceChannelHandler {
         let loop = context.eventLoop
         let handler = NIOLoopBound(self, eventLoop: loop)
         let work = loop.makeFutureWithTask {
-            guard let release = try await gateway.devices.productFirmware.productDefault(productID: productID),
-                release.version != running
-            else { return }
+            let store = gateway.devices.productFirmware
+            let target = try await store.target(deviceID: deviceID)
+            guard !target.development else { return }
+            let wanted: ProductFirmware?
+            if let version = target.desiredVersion {
+                wanted = try await store.find(productID: productID, version: version)
+            } else {
+                wanted = try await store.productDefault(productID: productID)
+            }
+            guard let release = wanted, release.version != running else { return }
             let file = try FirmwareFile(path: directory + "/" + release.fileSHA256 + ".bin")
             let validated = try ValidatedFirmware(validating: file, for: profile)
             guard
