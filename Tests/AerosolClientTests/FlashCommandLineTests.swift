@@ -126,4 +126,36 @@ struct FlashCommandLineTests {
             #expect(log.contains("reconnecting (update)"), "\(log)")
         }
     }
+
+    @Test func productFirmwareIsUploadedListedAndReleasedFromTheCommandLine() async throws {
+        try await TestServer.with { server in
+            try await server.createUser("ada@example.com")
+            let cli = CommandLineTests.cli(server)
+            let login = try await cli.run(
+                ["login", "--username", "ada@example.com", "--password-stdin"],
+                input: "correct-horse\n"
+            )
+            #expect(login.status == 0, "\(login.stderr)")
+            #expect(try await cli.run(["product", "create", "Lamps"]).status == 0)
+            let directory = NSTemporaryDirectory() + "aerosol-product-firmware-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let binary = directory + "/app.bin"
+            try Data(TestFirmware.application(size: 5_000, productVersion: 2)).write(to: URL(fileURLWithPath: binary))
+
+            let wrong = try await cli.run([
+                "product", "firmware", "upload", "lamps", binary, "--version", "3", "--title", "Blink",
+            ])
+            #expect(wrong.status != 0)
+            #expect(wrong.stderr.contains("PRODUCT_VERSION is 2"), "\(wrong.stderr)")
+            let upload = try await cli.run([
+                "product", "firmware", "upload", "lamps", binary, "--version", "2", "--title", "Blink",
+            ])
+            #expect(upload.status == 0, "\(upload.stderr)")
+            #expect(upload.stdout.contains("Uploaded version 2 (5000 bytes)"), "\(upload.stdout)")
+            let release = try await cli.run(["product", "firmware", "release", "lamps", "2"])
+            #expect(release.status == 0, "\(release.stderr)")
+            let list = try await cli.run(["product", "firmware", "list", "lamps"])
+            #expect(list.stdout == "2  Blink  5000 bytes  (released: product default)\n", "\(list.stdout)")
+        }
+    }
 }
