@@ -235,4 +235,29 @@ struct FirmwareLiveTests {
             await stream.close()
         }
     }
+
+    @Test func aDeviceThatAsksForAChunkForeverEndsInFailedAndIsFreeAgain() async throws {
+        try await TestServer.with(configure: Self.fast) { server in
+            let token = try await server.user("ada@example.com")
+            let device = try TestDeviceIdentity()
+            try await GatewayLiveTests.provision(device, on: server, token: token)
+            let stream = try await EventStreamReader.open(server, "/v1/devices/\(device.hex)/events", token: token)
+            try await stream.read(until: { $0.hasPrefix(":ok") })
+            var simulator = try device.simulator(dataDirectory: server.dataDirectory)
+            var misbehaviour = ReceiverMisbehaviour()
+            misbehaviour.dropAlways = [3]
+            simulator.firmware = SimulatedFirmware(otaProtocol: .legacy, platformID: 3, misbehaviour: misbehaviour)
+            try await simulator.run(host: "127.0.0.1", port: server.devicePort) { _ in
+                let binary = TestFirmware.application(size: 20_000)
+                let first = try await Self.flash(binary, device: device.hex, on: server, token: token)
+                #expect(first.status == 200, "\(first.text)")
+                let events = try await stream.read(until: { $0.contains(#""data":"failed "#) })
+                #expect(!events.contains(#""data":"success ""#), "\(events)")
+                // Nothing is left behind: the device takes the next update at once.
+                let again = try await Self.flash(binary, device: device.hex, on: server, token: token)
+                #expect(again.status == 200, "\(again.text)")
+            }
+            await stream.close()
+        }
+    }
 }
