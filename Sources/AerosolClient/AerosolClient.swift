@@ -58,6 +58,7 @@ public struct AerosolClient: Sendable {
         case none
         case form([(String, String)])
         case json(JSONValue)
+        case bytes([UInt8], contentType: String)
     }
 
     /// Sends a request and returns the parsed JSON body of a 2xx answer (`{}` for 204); any other
@@ -83,6 +84,9 @@ public struct AerosolClient: Sendable {
         case .json(let value):
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: value.serialized))
+        case .bytes(let bytes, let contentType):
+            request.headers.add(name: "Content-Type", value: contentType)
+            request.body = .bytes(ByteBuffer(bytes: bytes))
         }
         let response: HTTPClientResponse
         let bytes: ByteBuffer

@@ -62,6 +62,7 @@ public func buildApplication(
         gatewaySettings.port = configuration.devicePort
         gatewaySettings.udpHost = configuration.udpDeviceHost ?? gatewaySettings.host
         gatewaySettings.udpPort = configuration.udpDevicePort
+        gatewaySettings.firmwareDirectory = configuration.dataDirectory + "/firmware"
         gateway = try await DeviceGateway.bind(
             settings: gatewaySettings,
             serverKey: serverKey,
@@ -96,6 +97,7 @@ public func buildApplication(
         users: UserStore(database: database, bcryptCost: configuration.bcryptCost),
         tokens: tokens,
         products: ProductStore(database: database),
+        productFirmware: ProductFirmwareStore(database: database),
         devices: devices,
         log: log,
         bus: bus,
@@ -126,6 +128,7 @@ public func buildApplication(
     OpenAPIRoutes(document: openAPI).register(routes)
     TokenRoutes(cloud: cloud).register(routes)
     ProductRoutes(cloud: cloud).register(routes)
+    ProductFirmwareRoutes(cloud: cloud).register(routes)
     DeviceRoutes(cloud: cloud).register(routes)
     DeviceRequestRoutes(cloud: cloud).register(routes)
     ProvisioningRoutes(cloud: cloud).register(routes)

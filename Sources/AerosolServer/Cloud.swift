@@ -14,6 +14,8 @@ struct Cloud: Sendable {
     let users: UserStore
     let tokens: TokenStore
     let products: ProductStore
+    /// Product firmware versions (metadata; binaries in the data directory).
+    let productFirmware: ProductFirmwareStore
     let devices: DeviceStore
     let log: EventLog
     let bus: EventBus
@@ -37,7 +39,9 @@ struct Cloud: Sendable {
 
     /// Reads the request's body fields (with the configured size limit).
     func fields(_ request: inout Request) async throws -> RequestFields {
-        try await RequestFields.read(from: &request, limit: configuration.maxRequestBodyBytes)
+        // A multipart body is a firmware upload: its route streams it (with its own limit).
+        if FirmwareUpload.isMultipart(request) { return .empty }
+        return try await RequestFields.read(from: &request, limit: configuration.maxRequestBodyBytes)
     }
 
     /// After a revocation: evicts the tokens from the cache and closes the streams they opened.

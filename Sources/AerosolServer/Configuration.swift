@@ -18,6 +18,9 @@ public struct Configuration: Sendable {
     public var maxEventDataBytes = 1024
     /// The largest request body accepted, in bytes (default 64 KiB).
     public var maxRequestBodyBytes = 64 * 1024
+    /// The largest firmware binary accepted by an upload, in bytes (default 4 MiB,
+    /// `--max-firmware-size`); a larger one is refused with 413 while it streams in.
+    public var maxFirmwareBytes = 4 * 1024 * 1024
     /// How long a connection may stay idle, or take between two parts of a request, before it
     /// is closed (default 30 s): a client that never sends a request, never finishes its
     /// headers or trickles them (slowloris) cannot hold a connection longer.

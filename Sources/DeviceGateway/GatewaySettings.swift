@@ -1,3 +1,5 @@
+import Firmware
+
 /// How the device gateway listens and treats devices. Every default here is the documented one
 /// (docs/devices.md).
 public struct GatewaySettings: Sendable {
@@ -26,6 +28,19 @@ public struct GatewaySettings: Sendable {
     /// The largest encrypted frame accepted, in bytes (default 16400: a 16 KiB event and its
     /// CoAP header). Longer frames close the connection.
     public var maxFrameBytes = 16_400
+    /// How firmware transfers run (timeouts, fast OTA, resends); the defaults of
+    /// `TransferConfiguration` (30 s for an answer, 30 s without progress, 8 retries of a chunk).
+    public var firmwareTransfer = TransferConfiguration()
+    /// How long after a transfer the device may take to restart and describe the new firmware
+    /// before the update is given up as failed (default 5 minutes: a legacy device that cannot
+    /// apply the file restarts after its own 300 s timeout).
+    public var firmwareRestartTimeout: Duration = .seconds(300)
+    /// Automatic product updates running at once, at most (default 20, `--ota-concurrency`).
+    /// A device that connects while all are taken is updated on a later connection.
+    public var otaConcurrency = 20
+    /// Where product firmware binaries are kept (`<sha256>.bin`); `nil` turns automatic product
+    /// updates off. `aerosol serve` sets it to the data directory's `firmware/`.
+    public var firmwareDirectory: String?
 
     /// How often the times devices were last heard from are written to the database (default
     /// 2 s): `last_heard` follows a device's traffic this closely, without a write per message.

@@ -106,6 +106,26 @@ public final class WireConnection {
         return nil
     }
 
+    /// Sends a request with a binary body (a multipart upload) and reads the whole response.
+    public func request(
+        _ method: HTTPMethod,
+        _ path: String,
+        headers: [(String, String)] = [],
+        bytes: [UInt8]
+    ) async throws -> WireResponse {
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
+        head.headers.add(name: "Host", value: "127.0.0.1:\(port)")
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        head.headers.add(name: "Content-Length", value: String(bytes.count))
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: bytes))), promise: nil)
+        try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
+        let response = try await readHead()
+        var body = ByteBuffer()
+        while var chunk = try await readBody() { body.writeBuffer(&chunk) }
+        return WireResponse(head: response, body: body)
+    }
+
     /// Sends a request and reads the whole response.
     public func request(
         _ method: HTTPMethod,

@@ -23,7 +23,7 @@ struct Aerosol: AsyncParsableCommand {
                 subcommands: [
                     LoginCommand.self, LogoutCommand.self, TokenCommand.self, ListCommand.self, ProductCommand.self,
                     DeviceCommand.self, GetCommand.self, CallCommand.self, PublishCommand.self, SubscribeCommand.self,
-                    WebhookCommand.self,
+                    WebhookCommand.self, FlashCommand.self,
                 ]
             ),
         ]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DeviceGateway
 import DeviceProtocol
+import Firmware
 import Foundation
 
 /// `aerosol device simulate`: one virtual device over the real TCP protocol, or many with
@@ -14,7 +15,10 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
             its --variable and --function declarations, subscribes to each --subscribe prefix \
             (printing every event delivered), publishes each --publish event (again every \
             --interval seconds if given) and stays connected, answering variable reads and \
-            function calls and pinging every 25 s as Device OS does, until interrupted.
+            function calls and pinging every 25 s as Device OS does, until interrupted. It takes \
+            firmware updates by the legacy protocol (or OTA v3 with --ota-protocol v3), checks \
+            their CRC-32 and SHA-256, "restarts" (reconnects) and describes the new module; the \
+            --ota-* options make it misbehave.
 
             Many devices (--count N): ids and RSA-1024 keys are generated (or reused from --keys), \
             each public key is provisioned over the API (POST /v1/provisioning/:id, with --api-url \
@@ -123,6 +127,18 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
     )
     var resumeAfter: Double?
 
+    @Option(help: "The OTA protocol the device speaks: legacy or v3 (Hello flag 0x80). (default: legacy)")
+    var otaProtocol = "legacy"
+
+    @Option(help: "Misbehave: lose this chunk (by number from 0) every time it arrives; repeat for several.")
+    var otaDrop: [Int] = []
+
+    @Option(help: "Misbehave: drop the connection after this many chunks, once.")
+    var otaDisconnectAfter: Int?
+
+    @Flag(help: "Misbehave: refuse updates (as System.disableUpdates() does).")
+    var otaRefuse = false
+
     func validate() throws {
         if let count {
             guard id == nil, key == nil else {
@@ -145,6 +161,7 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
         if let resumeAfter, self.protocol != "udp" || resumeAfter <= 0 {
             throw ValidationError("--resume-after takes positive seconds, with --protocol udp")
         }
+        guard ["legacy", "v3"].contains(otaProtocol) else { throw ValidationError("--ota-protocol is legacy or v3") }
         for item in publish where !item.contains("=") || item.hasPrefix("=") {
             throw ValidationError("--publish takes NAME=DATA, not \(item)")
         }
@@ -174,7 +191,7 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
         guard let privateKey = FileManager.default.contents(atPath: key) else {
             throw ValidationError("cannot read \(key)")
         }
-        let simulator: DeviceSimulator
+        var simulator: DeviceSimulator
         do {
             simulator = try DeviceSimulator(
                 deviceID: deviceID,
@@ -190,8 +207,62 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
         let events = self.events
         let interval = self.interval
         let prefixes = subscribe
-        try await simulator.run(host: host, port: try devicePort) { device in
-            printLine("device \(device.deviceID) connected")
+        let firmware = makeFirmware(hello: &simulator.hello)
+        simulator.firmware = firmware
+        // The device runs until interrupted; an update's restart (or a misbehaving drop) is a
+        // reconnect, as a real device's.
+        while true {
+            do {
+                try await connection(
+                    simulator,
+                    firmware: firmware,
+                    events: events,
+                    interval: interval,
+                    prefixes: prefixes
+                )
+                return
+            } catch let restart as SimulatedRestart {
+                printLine("reconnecting (\(restart.reason))")
+            }
+        }
+    }
+
+    private func connection(
+        _ simulator: DeviceSimulator,
+        firmware: SimulatedFirmware,
+        events: [(String, String)],
+        interval: Double?,
+        prefixes: [String]
+    ) async throws {
+        let restart = SimulatedRestart.Latch()
+        do {
+            try await simulator.run(host: host, port: try devicePort) { device in
+                try await self.connected(
+                    device,
+                    firmware: firmware,
+                    restart: restart,
+                    events: events,
+                    interval: interval,
+                    prefixes: prefixes
+                )
+            }
+        } catch {
+            if let reason = restart.reason { throw SimulatedRestart(reason: reason) }
+            throw error
+        }
+        if let reason = restart.reason { throw SimulatedRestart(reason: reason) }
+    }
+
+    private func connected(
+        _ device: SimulatedDevice,
+        firmware: SimulatedFirmware,
+        restart: SimulatedRestart.Latch,
+        events: [(String, String)],
+        interval: Double?,
+        prefixes: [String]
+    ) async throws {
+        printLine("device \(device.deviceID) connected")
+        do {
             for prefix in prefixes {
                 let code = try await device.subscribe(prefix)
                 printLine("subscribed to \(prefix)" + (code == .empty ? "" : " (server answered \(code))"))
@@ -201,12 +272,46 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
                     // Ends when the connection does.
                     for await event in device.events { printLine("received \(event.name)=\(event.data ?? "")") }
                 }
-                try await Self.session(device, events: events, interval: interval) { name, data, code in
-                    let answer = code == .empty ? "" : " (server answered \(code.map { "\($0)" } ?? "-"))"
-                    printLine("published \(name)=\(data)" + answer)
+                group.addTask {
+                    for await update in firmware.updates {
+                        switch update {
+                        case .applied(let sent):
+                            printLine(
+                                "firmware update applied: \(sent.size) bytes, module \(sent.primaryModule.hashHex)"
+                            )
+                        case .rejected(let reason):
+                            printLine("firmware update rejected: \(reason)")
+                        case .restart(let reason), .disconnect(let reason):
+                            restart.set(reason)
+                            throw SimulatedRestart(reason: reason)
+                        }
+                    }
+                }
+                group.addTask {
+                    // Publishes and pings until cancelled (a restart ends the connection).
+                    try await Self.session(device, events: events, interval: interval) { name, data, code in
+                        let answer = code == .empty ? "" : " (server answered \(code.map { "\($0)" } ?? "-"))"
+                        printLine("published \(name)=\(data)" + answer)
+                    }
                 }
             }
         }
+    }
+
+    /// The device's firmware, from the --ota-* options; v3 sets the Hello flag.
+    private func makeFirmware(hello: inout Hello) -> SimulatedFirmware {
+        var misbehaviour = ReceiverMisbehaviour()
+        misbehaviour.dropAlways = Set(otaDrop)
+        misbehaviour.disconnectAfterChunks = otaDisconnectAfter
+        misbehaviour.refuse = otaRefuse
+        let otaProtocol: OTAProtocol = self.otaProtocol == "v3" ? .v3 : .legacy
+        if otaProtocol == .v3 { hello.flags.insert(.otaProtocolV3) }
+        return SimulatedFirmware(
+            otaProtocol: otaProtocol,
+            platformID: hello.platformID ?? 3,
+            maximumBinarySize: Int(hello.maximumBinarySize ?? 10_485_760),
+            misbehaviour: misbehaviour
+        )
     }
 
     /// The `--publish` events as (name, data).

@@ -6,7 +6,7 @@ struct ProductCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "product",
         abstract: "Create and list products.",
-        subcommands: [Create.self, List.self]
+        subcommands: [Create.self, List.self, ProductFirmwareCommand.self]
     )
 
     struct Create: AsyncParsableCommand {

@@ -62,6 +62,18 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help:
+            "Largest firmware binary accepted by an upload, in bytes; larger ones get 413. [env: AEROSOL_MAX_FIRMWARE_SIZE] (default: 4194304)"
+    )
+    var maxFirmwareSize: Int?
+
+    @Option(
+        help:
+            "Automatic product firmware updates running at once, at most. [env: AEROSOL_OTA_CONCURRENCY] (default: 20)"
+    )
+    var otaConcurrency: Int?
+
+    @Option(
+        help:
             "Seconds a connection may stay idle, or take between two parts of a request, before it is closed. [env: AEROSOL_IDLE_TIMEOUT] (default: 30)"
     )
     var idleTimeout: Double?
@@ -205,6 +217,20 @@ struct Serve: AsyncParsableCommand {
             default: configuration.maxEventDataBytes,
             where: (1...Configuration.eventDataLimitCeiling).contains,
             "1 to \(Configuration.eventDataLimitCeiling)"
+        )
+        configuration.maxFirmwareBytes = try EnvironmentOption.resolve(
+            maxFirmwareSize,
+            "AEROSOL_MAX_FIRMWARE_SIZE",
+            default: configuration.maxFirmwareBytes,
+            where: (1_024...(256 << 20)).contains,
+            "1024 to \(256 << 20)"
+        )
+        configuration.gateway.otaConcurrency = try EnvironmentOption.resolve(
+            otaConcurrency,
+            "AEROSOL_OTA_CONCURRENCY",
+            default: configuration.gateway.otaConcurrency,
+            where: (1...10_000).contains,
+            "1 to 10000"
         )
         let idle = try EnvironmentOption.resolve(
             idleTimeout,

@@ -178,6 +178,17 @@ struct AuthorizationMatrixTests {
         rows["POST /v1/products"] = ownOnly(.POST, { _ in "/v1/products" }, fields: [("name", "Another")])
         rows["GET /v1/products"] = ownOnly(.GET, { _ in "/v1/products" })
         rows["GET /v1/products/:product"] = refused(403, .GET) { "/v1/products/\($0.product)" }
+        rows["POST /v1/products/:product/firmware"] = refused(403, .POST) { "/v1/products/\($0.product)/firmware" }
+        rows["GET /v1/products/:product/firmware"] = refused(403, .GET) { "/v1/products/\($0.product)/firmware" }
+        rows["PUT /v1/products/:product/firmware/release"] = refused(403, .PUT) {
+            "/v1/products/\($0.product)/firmware/release"
+        }
+        rows["GET /v1/products/:product/firmware/:version"] = refused(403, .GET) {
+            "/v1/products/\($0.product)/firmware/1"
+        }
+        rows["DELETE /v1/products/:product/firmware/:version"] = refused(403, .DELETE) {
+            "/v1/products/\($0.product)/firmware/1"
+        }
         rows["POST /v1/products/:product/devices"] = { scene, row in
             try await refused(403, .POST) { "/v1/products/\($0.product)/devices" }(scene, row)
             // Ada's own product, Bob's devices named in the body: neither joins.
@@ -192,6 +203,9 @@ struct AuthorizationMatrixTests {
         }
         rows["GET /v1/products/:product/devices"] = refused(403, .GET) { "/v1/products/\($0.product)/devices" }
         rows["GET /v1/products/:product/devices/:device"] = refused(403, .GET) {
+            "/v1/products/\($0.product)/devices/\($0.productDevice)"
+        }
+        rows["PUT /v1/products/:product/devices/:device"] = refused(403, .PUT) {
             "/v1/products/\($0.product)/devices/\($0.productDevice)"
         }
         rows["DELETE /v1/products/:product/devices/:device"] = refused(403, .DELETE) {
@@ -217,6 +231,7 @@ struct AuthorizationMatrixTests {
         rows["GET /v1/devices/:device"] = refused(403, .GET) { "/v1/devices/\($0.device)" }
         rows["PUT /v1/devices/:device"] = refused(403, .PUT) { "/v1/devices/\($0.device)" }
         rows["DELETE /v1/devices/:device"] = refused(403, .DELETE) { "/v1/devices/\($0.device)" }
+        rows["DELETE /v1/devices/:device/update"] = refused(403, .DELETE) { "/v1/devices/\($0.device)/update" }
         rows["GET /v1/devices/:device/:name"] = refused(403, .GET) { "/v1/devices/\($0.device)/temp" }
         rows["POST /v1/devices/:device/:name"] = refused(403, .POST) { "/v1/devices/\($0.device)/led" }
         rows["PUT /v1/devices/:device/:name"] = refused(403, .PUT) { "/v1/devices/\($0.device)/ping" }

@@ -200,6 +200,44 @@ struct ConsoleTests {
         }
     }
 
+    @Test func theDevicePageFlashesAFileWithTheSessionAndItsCSRFToken() async throws {
+        try await TestServer.with { server in
+            try await server.createUser("ada@example.com")
+            let (_, signedIn) = try await Self.signIn(server)
+            let browser = try #require(signedIn)
+            let token = try await server.login("ada@example.com")
+            _ = try await server.form(.POST, "/v1/devices", token: token, [("id", "0123456789abcdef01234567")])
+            let page = try await server.request(
+                .GET,
+                "/console/devices/0123456789abcdef01234567",
+                headers: [("Cookie", browser.cookie)]
+            )
+            #expect(page.text.contains(#"<form class="flash">"#), "\(page.text)")
+            let script = try await server.request(.GET, "/console/static/device.js")
+            #expect(script.text.contains(#"upload("PUT", `/v1/devices/${segment(device)}`, body)"#))
+
+            // What the page's script sends: the cookie, the CSRF token, a multipart body.
+            let (contentType, body) = TestFirmware.multipart(TestFirmware.application(size: 3_000))
+            func put(_ headers: [(String, String)]) async throws -> WireResponse {
+                let connection = try await server.connect()
+                let response = try await connection.request(
+                    .PUT,
+                    "/v1/devices/0123456789abcdef01234567",
+                    headers: [("Content-Type", contentType), ("Cookie", browser.cookie)] + headers,
+                    bytes: body
+                )
+                await connection.close()
+                return response
+            }
+            let withoutToken = try await put([])
+            #expect(withoutToken.status == 403, "\(withoutToken.text)")
+            // Signed in and allowed: the device is simply not connected.
+            let offline = try await put([("X-CSRF-Token", browser.csrf)])
+            #expect(offline.status == 404, "\(offline.text)")
+            #expect(offline.text == #"{"ok":false,"error":"Device is not connected"}"#)
+        }
+    }
+
     @Test func pagesShowOnlyWhatTheAPIWouldAndEscapeWhatTheyShow() async throws {
         try await TestServer.with { server in
             try await server.createUser("ada@example.com")

@@ -36,7 +36,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         var response: Response
         do {
-            if let length = request.headers[.contentLength], let bytes = Int64(length), bytes > bodyLimit {
+            if let length = request.headers[.contentLength], let bytes = Int64(length), bytes > bodyLimit,
+                !FirmwareUpload.isMultipart(request)
+            {
                 throw APIError.bodyTooLarge(limit: bodyLimit)
             }
             response = try await next(request, context)

@@ -53,6 +53,9 @@ struct DeviceRoutes {
             let caller = try context.caller
             let fields = context.fields
             let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
+            if FirmwareUpload.isMultipart(request) {
+                return try await Self.flash(request, device: device, cloud: cloud)
+            }
             let now = JSONValue.timestamp(Date())
             if fields.has("name") {
                 let name = fields.string("name") ?? ""
@@ -77,6 +80,11 @@ struct DeviceRoutes {
                 )
             }
             throw APIError.badRequest("Nothing to update: send name, notes or signal")
+        }
+        routes.on(.delete, "/v1/devices/:device/update", .caller) { request, context in
+            let caller = try context.caller
+            let device = try await cloud.device(try context.parameters.decoded("device"), for: caller)
+            return try await Self.cancelFlash(device: device, cloud: cloud)
         }
         routes.on(.delete, "/v1/devices/:device", .caller) { request, context in
             let caller = try context.caller

@@ -185,6 +185,34 @@ enum Migrations {
             """,
             "CREATE INDEX udp_sessions_device ON udp_sessions (device_id)",
         ],
+        // 7: product firmware: metadata here, the binaries in the data directory by SHA-256.
+        [
+            """
+            CREATE TABLE product_firmware (
+                product_id INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,
+                version INTEGER NOT NULL,
+                title TEXT NOT NULL,
+                description TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                file_sha256 TEXT NOT NULL,
+                uploaded_at BIGINT NOT NULL,
+                released_at BIGINT NULL,
+                product_default INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (product_id, version)
+            )
+            """
+        ],
+        // 8: per product device: the firmware version it is locked to, and development mode
+        // (never updated automatically).
+        [
+            """
+            CREATE TABLE device_firmware_targets (
+                device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+                desired_version INTEGER NULL,
+                development INTEGER NOT NULL DEFAULT 0
+            )
+            """
+        ],
     ]
 
     /// Work a step does after its statements, in its transaction, with the server secret.

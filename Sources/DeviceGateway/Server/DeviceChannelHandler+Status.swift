@@ -28,6 +28,8 @@ extension DeviceChannelHandler {
                 self.online?.ownerID = device.ownerID
                 self.online?.productID = device.productID
                 self.updateSubscriptions()
+                self.resumeFirmwareUpdate()
+                self.autoUpdateIfNeeded()
                 self.logger.info(
                     "device online",
                     metadata: ["device.platform": "\(hello.platformID.map(String.init) ?? "-")"]
@@ -100,6 +102,7 @@ extension DeviceChannelHandler {
     /// module that failed validation) as a `spark/status/safe-mode` event carrying the document.
     func described(_ describe: Describe, document: [UInt8]) {
         guard let context, let deviceID else { return }
+        firmwareDescribed(describe)
         if describe.hasApplicationPart { application = describe }
         let gateway = self.gateway
         let future = context.eventLoop.makeFutureWithTask {

@@ -69,6 +69,8 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
     var droppedDeliveries = 0
     /// When this connection last noted its device's last-heard time for the database.
     var heardNoted = Date.distantPast
+    /// Firmware updates on this connection (`DeviceChannelHandler+Firmware.swift`).
+    var firmware = ConnectionFirmware()
 
     init(serial: UInt64, gateway: GatewayContext) {
         self.serial = serial
@@ -176,6 +178,7 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
             waiter.promise.fail(GatewayError.notConnected("the device disconnected"))
         }
         waiters = [:]
+        firmwareConnectionEnded()
         gateway.registry.remove(serial)
         gateway.router.remove(serial)
         if let online {
@@ -217,6 +220,7 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
                 break
             }
             let message = inbox.removeFirst()
+            if firmware.transfer != nil, firmwareClaims(message) { continue }
             actions = session!.receive(message, at: .now)
         }
         if needsFlush {

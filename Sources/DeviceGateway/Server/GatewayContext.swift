@@ -16,6 +16,8 @@ struct GatewayContext: Sendable {
     let heard: HeardTimes
     /// Serialises each device's status changes (online, offline) across its connections.
     let statusLock: KeyedLock<String>
+    /// The firmware updates running or waiting to be confirmed, by device.
+    let updates = FirmwareUpdates()
     let logger: Logger
     /// Where UDP devices' sessions are kept across restarts (`nil`: in memory only, for tests).
     var sessions: UDPSessionStore?

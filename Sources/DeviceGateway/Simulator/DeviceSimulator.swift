@@ -13,6 +13,9 @@ public struct DeviceSimulator: Sendable {
     public var hello: Hello
     /// Its variables and functions.
     public var application: SimulatedApplication
+    /// Its firmware, which accepts updates; `nil` ignores them. Share one instance across
+    /// connections: it keeps what the device keeps across restarts.
+    public var firmware: SimulatedFirmware?
 
     /// The Hello of the Device OS 5.0.0 virtual device (platform 3), as observed.
     public static let defaultHello = Hello(
@@ -63,14 +66,22 @@ public struct DeviceSimulator: Sendable {
                 }
             }
         let (stream, continuation) = AsyncStream.makeStream(of: SimulatedDevice.Outgoing.self)
+        // After an applied update the device's Hello carries the new product version.
+        var announced = self.hello
+        if let version = firmware?.productVersion { announced.productFirmwareVersion = version }
+        let hello = announced
         let device = SimulatedDevice(
             deviceID: handshake.deviceID,
             hello: hello,
             application: application,
+            firmware: firmware,
             outgoing: continuation
         )
+        firmware?.attach(device)
+        let closing = channel.channel
+        device.closer.withLock { $0 = { closing.close(promise: nil) } }
+        defer { firmware?.detach() }
         let handshake = self.handshake
-        let hello = self.hello
         let underlying = channel.channel
         let timer = underlying.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             device.fail(GatewayError.timedOut("the server did not complete the handshake and Hello in time"))
@@ -169,6 +180,10 @@ public struct DeviceSimulator: Sendable {
         while true {
             for bytes in try decoder.decode(pending) {
                 guard let message = try? CoAPMessage(decoding: bytes) else { continue }
+                if let firmware = device.firmware, firmware.handles(message) {
+                    firmware.receive(message)
+                    continue
+                }
                 switch (message.type, message.code) {
                 case (.confirmable, .empty):
                     if device.isResponsive { device.send(message.emptyAcknowledgement) }

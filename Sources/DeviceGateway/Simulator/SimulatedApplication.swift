@@ -28,7 +28,7 @@ public struct SimulatedApplication: Sendable {
     /// The Describe for `flags`: `0x02` the application part (`f`, `v`), `0x01` the
     /// system part (`p`, `m`) of `hello`'s platform and system version, `0x03` both in one
     /// document as firmware before 2.0 sends it. Names are sorted.
-    func describeDocument(flags: UInt8, hello: Hello) -> [UInt8] {
+    func describeDocument(flags: UInt8, hello: Hello, userModule: String? = nil) -> [UInt8] {
         var members: [String] = []
         if flags & 0x02 != 0 {
             let functions = self.functions.keys.sorted().map { "\"\(Self.escaped($0))\"" }.joined(separator: ",")
@@ -41,7 +41,8 @@ public struct SimulatedApplication: Sendable {
             let modules =
                 "[{\"s\":49152,\"l\":\"m\",\"vc\":30,\"vv\":30,\"f\":\"b\",\"n\":\"0\",\"v\":1200,\"d\":[]},"
                 + "{\"s\":671744,\"l\":\"m\",\"vc\":30,\"vv\":30,\"f\":\"s\",\"n\":\"1\","
-                + "\"v\":\(hello.systemVersion ?? 5002),\"d\":[]}]"
+                + "\"v\":\(hello.systemVersion ?? 5002),\"d\":[]}"
+                + (userModule.map { "," + $0 } ?? "") + "]"
             members += ["\"p\":\(hello.platformID ?? 6)", "\"m\":\(modules)"]
         }
         return Array("{\(members.joined(separator: ","))}".utf8)

@@ -16,7 +16,10 @@ extension SimulatedDevice {
                 reply(message, code: .badRequest)
                 return
             }
-            let document = application.withLock { $0.describeDocument(flags: flags, hello: hello) }
+            let userModule = firmware?.describeEntry
+            let document = application.withLock {
+                $0.describeDocument(flags: flags, hello: hello, userModule: userModule)
+            }
             answerSeparately(message, code: .content, payload: document, confirmable: true)
         case (.get, "v"):
             guard let value = application.withLock({ $0.variables[name] }) else {

@@ -34,6 +34,10 @@ public final class SimulatedDevice: Sendable {
     let received: AsyncStream<ReceivedEvent>.Continuation
     let application: Mutex<SimulatedApplication>
     let signaling = Mutex(false)
+    /// The device's firmware, which takes updates (``DeviceSimulator/firmware``).
+    let firmware: SimulatedFirmware?
+    /// Closes the connection (set once it is open).
+    let closer = Mutex<(@Sendable () -> Void)?>(nil)
     private let outgoing: AsyncStream<Outgoing>.Continuation
     private let state = Mutex(State())
 
@@ -41,10 +45,12 @@ public final class SimulatedDevice: Sendable {
         deviceID: DeviceID,
         hello: Hello,
         application: SimulatedApplication,
+        firmware: SimulatedFirmware? = nil,
         outgoing: AsyncStream<Outgoing>.Continuation
     ) {
         self.deviceID = deviceID
         self.hello = hello
+        self.firmware = firmware
         self.application = Mutex(application)
         self.outgoing = outgoing
         (self.events, self.received) = AsyncStream.makeStream(
@@ -83,7 +89,10 @@ public final class SimulatedDevice: Sendable {
     /// the system part (flag `0x01`) or the application part (`0x02`).
     @discardableResult
     public func describe(system: Bool = false) async throws -> CoAPCode {
-        let payload = application.withLock { $0.describeDocument(flags: system ? 0x01 : 0x02, hello: hello) }
+        let userModule = firmware?.describeEntry
+        let payload = application.withLock {
+            $0.describeDocument(flags: system ? 0x01 : 0x02, hello: hello, userModule: userModule)
+        }
         var message = CoAPMessage(type: .confirmable, code: .post, messageID: 0, payload: payload)
         message.appendPath("d")
         message.appendQuery([system ? 0x01 : 0x02])
@@ -139,6 +148,12 @@ public final class SimulatedDevice: Sendable {
                 outgoing.yield(.message(message))
             }
         }
+    }
+
+    /// Drops the connection, as a device does that restarts or gives up.
+    public func disconnect() {
+        let close = closer.withLock { $0 }
+        close?()
     }
 
     /// Sends a message as is (message ID included), without waiting for anything.

@@ -33,6 +33,24 @@ export async function api(method, path, body) {
   return json;
 }
 
+/// A multipart upload (a firmware binary) with the session and the CSRF token.
+export async function upload(method, path, formData) {
+  const headers = { Accept: "application/json", "X-CSRF-Token": csrf };
+  const response = await fetch(path, { method, headers, credentials: "same-origin", body: formData });
+  const text = await response.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  if (!response.ok) {
+    const message = json?.error_description ?? json?.error ?? `HTTP ${response.status}`;
+    throw new APIError(message, response.status, json);
+  }
+  return json;
+}
+
 export const segment = (text) => encodeURIComponent(text);
 
 export function formatTime(iso) {

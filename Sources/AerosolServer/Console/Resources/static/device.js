@@ -1,4 +1,4 @@
-import { api, segment } from "./api.js";
+import { api, segment, upload } from "./api.js";
 import { watchStream } from "./stream.js";
 
 const device = document.getElementById("device-facts").dataset.device;
@@ -29,6 +29,28 @@ for (const form of document.querySelectorAll("form.function")) {
         arg: form.arg.value,
       });
       output.textContent = `returned ${answer.return_value}`;
+    } catch (error) {
+      output.textContent = error.message;
+      output.className = "value error";
+    }
+  });
+}
+
+const flash = document.querySelector("form.flash");
+if (flash) {
+  const output = flash.querySelector("output");
+  flash.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const file = flash.file.files[0];
+    if (!file) return;
+    output.textContent = `uploading ${file.size} bytes…`;
+    output.className = "value";
+    const body = new FormData();
+    body.append("file_type", "binary");
+    body.append("file", file, file.name);
+    try {
+      const answer = await upload("PUT", `/v1/devices/${segment(device)}`, body);
+      output.textContent = answer.status;
     } catch (error) {
       output.textContent = error.message;
       output.className = "value error";

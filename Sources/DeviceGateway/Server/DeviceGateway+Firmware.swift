@@ -1,0 +1,56 @@
+import Firmware
+
+/// Firmware over the air (`PUT /v1/devices/:id` with a binary): the file is validated for the
+/// device, then sent by the protocol the device speaks (legacy with fast OTA and missed-chunk
+/// resends, or v3), at most one update per device. Outcomes go to the device's streams as
+/// `spark/flash/status`: `started `, then `failed <reason>` if the transfer fails, or, once the
+/// device has restarted and describes the new module, `success ` (or `failed <reason>` if it
+/// runs something else).
+extension DeviceGateway {
+    /// Validates `image` for the connected device `deviceID` and starts sending it; returns
+    /// when the transfer has started (the outcome follows as events).
+    ///
+    /// - Throws: ``FirmwareError`` if the file is not a valid module for the device (nothing was
+    ///   sent); ``GatewayError`` `.notConnected`, or `.busy` if an update to the device runs
+    ///   already.
+    @discardableResult
+    public func flash(_ image: any FirmwareImage, deviceID: String) async throws -> ValidatedFirmware {
+        guard let link = context.registry.link(deviceID) else { throw GatewayError.notConnected() }
+        let profile = try await link.firmwareProfile()
+        let validated = try ValidatedFirmware(validating: image, for: profile)
+        guard context.updates.reserve(deviceID, firmware: validated, at: .now) else {
+            throw GatewayError.busy("an update to this device is already running")
+        }
+        do {
+            try await link.startFirmwareUpdate(image: image, validated: validated, profile: profile)
+        } catch {
+            context.updates.release(deviceID)
+            throw error
+        }
+        return validated
+    }
+
+    /// Cancels the update to the device: one running on its connection (a v3 device is told
+    /// to discard what it received; its outcome, `failed`, follows as an event), or one waiting
+    /// for the device to come back. `false` if there is none.
+    public func cancelFlash(deviceID: String) async throws -> Bool {
+        if let link = context.registry.link(deviceID), try await link.cancelFirmwareUpdate() { return true }
+        guard context.updates.cancelInterrupted(deviceID) else { return false }
+        if let device = try await context.devices.find(id: deviceID) {
+            try await context.announce(
+                FlashStatus.eventName,
+                data: FlashStatus.failed.eventData + "the update was cancelled",
+                device: device
+            )
+        }
+        return true
+    }
+
+    /// Whether an update to the device is running or waiting to be confirmed.
+    public func isFlashing(deviceID: String) -> Bool {
+        context.updates.isUpdating(deviceID)
+    }
+
+    /// The number of updates the gateway holds (running or awaiting the device's restart).
+    public var firmwareUpdateCount: Int { context.updates.count }
+}
