@@ -1,4 +1,5 @@
 import DeviceGateway
+import DeviceProtocol
 import Foundation
 import NIOCore
 import WireClient
@@ -15,6 +16,33 @@ extension BenchServer {
     /// /v1/products/bench/devices`, 500 ids a request), so that their events reach the
     /// product's stream.
     public func provision(_ identities: [DeviceIdentity], concurrency: Int = 16) async throws {
+        try await provision(
+            keys: identities.map { ProvisionedKey(id: $0.id, publicKeyPEM: $0.publicKey.pemRepresentation) },
+            algorithm: nil,
+            concurrency: concurrency
+        )
+    }
+
+    /// A device id and the public key (PEM) to provision for it.
+    public struct ProvisionedKey: Sendable {
+        /// The device id.
+        public var id: DeviceID
+        /// Its public key, PEM (`BEGIN PUBLIC KEY`).
+        public var publicKeyPEM: String
+
+        /// A device id and its public key.
+        public init(id: DeviceID, publicKeyPEM: String) {
+            self.id = id
+            self.publicKeyPEM = publicKeyPEM
+        }
+    }
+
+    /// Provisions every key (`POST /v1/provisioning/:id` with `algorithm` when given, such as
+    /// `ecc` for UDP devices; `concurrency` keep-alive connections) and adds the devices to the
+    /// bench product (500 ids a request).
+    public func provision(keys identities: [ProvisionedKey], algorithm: String?, concurrency: Int = 16)
+        async throws
+    {
         let port = port
         let token = token
         let workers = max(1, min(concurrency, identities.count))
@@ -25,7 +53,7 @@ extension BenchServer {
                     let connection = try await WireConnection.connect(port: port)
                     do {
                         for identity in share {
-                            try await Self.provision(identity, token: token, on: connection)
+                            try await Self.provision(identity, algorithm: algorithm, token: token, on: connection)
                         }
                         await connection.close()
                     } catch {
@@ -59,19 +87,22 @@ extension BenchServer {
         }
     }
 
-    private static func provision(_ identity: DeviceIdentity, token: String, on connection: WireConnection)
-        async throws
-    {
+    private static func provision(
+        _ identity: ProvisionedKey,
+        algorithm: String?,
+        token: String,
+        on connection: WireConnection
+    ) async throws {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        let pem = identity.publicKey.pemRepresentation.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+        let pem = identity.publicKeyPEM.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
         let response = try await connection.request(
             .POST,
             "/v1/provisioning/\(identity.id.hexString)",
             headers: [
                 ("Authorization", "Bearer \(token)"), ("Content-Type", "application/x-www-form-urlencoded"),
             ],
-            body: "publicKey=" + pem
+            body: "publicKey=" + pem + (algorithm.map { "&algorithm=" + $0 } ?? "")
         )
         guard response.status == 200 else {
             throw BenchError(

@@ -15,6 +15,8 @@ public final class BenchServer {
     public let port: Int
     /// The port its device gateway listens on (127.0.0.1).
     public let devicePort: Int
+    /// The UDP port its DTLS device gateway listens on (127.0.0.1).
+    public let udpDevicePort: Int
     /// The bench account's token (`expires_in=0`, never expires).
     public internal(set) var token = ""
     /// The slug of the bench product.
@@ -28,15 +30,20 @@ public final class BenchServer {
     private let process: Process
     private let directory: URL
 
-    private init(process: Process, directory: URL, port: Int, devicePort: Int) {
+    private init(process: Process, directory: URL, port: Int, devicePort: Int, udpDevicePort: Int) {
         self.process = process
         self.directory = directory
         self.port = port
         self.devicePort = devicePort
+        self.udpDevicePort = udpDevicePort
     }
 
     /// The server's RSA key (PEM) in its data directory, written by the server when it starts.
     public var serverKeyPath: String { directory.appendingPathComponent("server-key.pem").path }
+
+    /// The server's EC P-256 key (PEM) for UDP devices in its data directory, written by the
+    /// server when it starts.
+    public var udpServerKeyPath: String { directory.appendingPathComponent("server-key-ec.pem").path }
 
     /// Starts a server with `options`, runs `body` with it, then stops it and deletes its data.
     public static func run<Result>(_ options: ServerOptions, body: (BenchServer) async throws -> Result)
@@ -55,17 +62,24 @@ public final class BenchServer {
         let port = try await freePort()
         var devicePort = try await freePort()
         while devicePort == port { devicePort = try await freePort() }
+        let udpDevicePort = try await freeUDPPort()
         let process = makeProcess(
             executable,
             [
                 "serve", "--host", "127.0.0.1", "--port", String(port), "--device-port", String(devicePort),
-                "--udp-device-port", "0",
+                "--udp-device-port", String(udpDevicePort),
                 "--data-dir", directory.path,
             ]
                 + ["--log-level", "warning"] + options.arguments
         )
         try process.run()
-        let server = BenchServer(process: process, directory: directory, port: port, devicePort: devicePort)
+        let server = BenchServer(
+            process: process,
+            directory: directory,
+            port: port,
+            devicePort: devicePort,
+            udpDevicePort: udpDevicePort
+        )
         do {
             try await server.waitUntilHealthy()
             try await server.prepare()
@@ -169,6 +183,16 @@ public final class BenchServer {
         let port = channel.localAddress?.port
         try await channel.close()
         guard let port else { throw BenchError("could not find a free port") }
+        return port
+    }
+
+    /// A UDP port nobody has bound now: bind port 0 on 127.0.0.1, read it, release it.
+    static func freeUDPPort() async throws -> Int {
+        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress?.port
+        try await channel.close()
+        guard let port else { throw BenchError("could not find a free UDP port") }
         return port
     }
 }

@@ -219,7 +219,7 @@ public struct DeviceLatencyBenchmark: Sendable {
 
     /// Publishes once a second from `first` on: `warmupRounds` unrecorded events, then the
     /// measured ones, each carrying its send time.
-    private static func publish(
+    static func publish(
         _ device: SimulatedDevice,
         from first: ContinuousClock.Instant,
         rounds: Int,

@@ -103,6 +103,14 @@ public struct DTLSHandshake: Sendable {
         return false
     }
 
+    /// Whether the handshake is done and the machine only lingers to answer a repeated final
+    /// client flight (``Configuration/completionLinger``). Such a machine belongs to a client
+    /// that proved its key, and its session is established already.
+    public var isCompleted: Bool {
+        if case .completed = self.state { return true }
+        return false
+    }
+
     /// The connection ID issued in the ServerHello while the handshake is in progress (for a
     /// gateway that wants to find half-open handshakes by CID as well as by address).
     public var pendingConnectionID: ConnectionID? {

@@ -27,6 +27,13 @@ final class DatagramHandler: ChannelInboundHandler {
     var logger: Logger
     var context: ChannelHandlerContext?
     var handshakes: [SocketAddress: PendingHandshake] = [:]
+    /// How many of ``handshakes`` are completed and only linger (60 s) to answer a repeated final
+    /// flight. They do not count against ``GatewaySettings/udpMaxHandshakes``: counted, 1,000
+    /// lingering handshakes held the table full, so the gateway completed at most about 17 full
+    /// handshakes a second (1,000 / 60 s) and dropped the rest (`aerosol bench udp-devices`
+    /// stalled at 2,000 of 10,000 devices). A completed one needs a provisioned device key, and
+    /// ``GatewaySettings/udpMaxSessions`` bounds those.
+    var completedHandshakes = 0
     var devices: [ConnectionID: DatagramDevice] = [:]
     /// Datagrams dropped before reaching a session, by reason (each reason is logged once).
     var drops: [String: Int] = [:]
@@ -128,6 +135,7 @@ final class DatagramHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         for (_, pending) in handshakes { pending.timer?.cancel() }
         handshakes = [:]
+        completedHandshakes = 0
         // Devices go offline; their stored sessions are resumed by the next run.
         for device in devices.values { device.shutDown() }
         context.fireChannelInactive()
@@ -166,9 +174,9 @@ final class DatagramHandler: ChannelInboundHandler {
         let actions = machine.receive(datagram, at: .now)
         if machine.isIdle {
             existing?.timer?.cancel()
-            handshakes[address] = nil
-        } else if existing != nil || handshakes.count < gateway.settings.udpMaxHandshakes {
-            handshakes[address] = PendingHandshake(machine: machine, timer: existing?.timer)
+            store(nil, at: address)
+        } else if existing != nil || handshakes.count - completedHandshakes < gateway.settings.udpMaxHandshakes {
+            store(PendingHandshake(machine: machine, timer: existing?.timer), at: address)
         } else {
             drop("too many handshakes in progress", address: address)
             return
@@ -180,12 +188,15 @@ final class DatagramHandler: ChannelInboundHandler {
         guard var pending = handshakes[address] else { return }
         pending.timer = nil
         let actions = pending.machine.timerFired(at: .now)
-        if pending.machine.isIdle {
-            handshakes[address] = nil
-        } else {
-            handshakes[address] = pending
-        }
+        store(pending.machine.isIdle ? nil : pending, at: address)
         carryOut(actions, for: address)
+    }
+
+    /// Sets or removes the handshake of `address`, keeping ``completedHandshakes`` in step.
+    private func store(_ pending: PendingHandshake?, at address: SocketAddress) {
+        if handshakes[address]?.machine.isCompleted == true { completedHandshakes -= 1 }
+        if pending?.machine.isCompleted == true { completedHandshakes += 1 }
+        handshakes[address] = pending
     }
 
     private func carryOut(_ actions: [DTLSHandshake.Action], for address: SocketAddress) {
