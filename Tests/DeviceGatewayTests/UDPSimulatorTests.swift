@@ -54,4 +54,37 @@ struct UDPSimulatorTests {
             #expect(simulator.canResume)
         }
     }
+
+    /// A finished handshake lingers to answer a repeated final flight; it must not count as one
+    /// in progress, or a server that allows N at once would refuse every device after the Nth.
+    @Test func finishedHandshakesDoNotHoldTheCapOnHandshakesInProgress() async throws {
+        try await TestServer.with(configure: { configuration in
+            UDPGatewayLiveTests.fast(&configuration)
+            configuration.gateway.udpMaxHandshakes = 2
+        }) { server in
+            let token = try await server.user("ada@example.com")
+            let serverKey = try ECServerKeyFile.load(at: DataDirectory(path: server.dataDirectory).udpServerKeyPath)
+            for index in 0..<5 {
+                let key = P256.Signing.PrivateKey()
+                let deviceID = try #require(DeviceID(hex: String(format: "e00fce68ece1d3d21a73dd%02x", index)))
+                let provision = try await server.form(
+                    .POST,
+                    "/v1/provisioning/\(deviceID.hexString)",
+                    token: token,
+                    [("publicKey", key.publicKey.pemRepresentation), ("algorithm", "ecc")]
+                )
+                #expect(provision.status == 200, "\(provision.text)")
+                let simulator = try DatagramSimulator(
+                    deviceID: deviceID,
+                    privateKeyFile: key.derRepresentation,
+                    serverKeyFile: try serverKey.deviceBlob(address: ServerAddress("127.0.0.1")),
+                    application: SimulatedApplication(variables: [:], functions: [:])
+                )
+                try await simulator.run(host: "127.0.0.1", port: server.udpDevicePort) { device in
+                    let code = try await device.publish("hello", data: "\(index)")
+                    #expect(code == .empty)
+                }
+            }
+        }
+    }
 }
