@@ -129,7 +129,7 @@ class Server:
             self.directory,
         )
         self.port = int(self.process.wait_for(r"aerosol listening on http://[^:\s]+:(\d+)").group(1))
-        self.device_port = int(self.process.wait_for(r"device gateway listening on tcp://[^:\s]+:(\d+)").group(1))
+        self.device_port = int(self.process.wait_for(r"device gateways? listening on tcp://[^:\s]+:(\d+)").group(1))
         self.base = f"http://127.0.0.1:{self.port}"
 
     def aerosol(self, *args):
