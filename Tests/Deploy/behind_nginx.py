@@ -154,10 +154,15 @@ class Stack:
         return http.client.HTTPSConnection("127.0.0.1", self.https_port, context=context, timeout=timeout)
 
     def stop(self):
+        # SIGTERM: nginx's master stops its workers (SIGKILL would leave them running).
         for process in (self.nginx, self.aerosol):
             if process and process.poll() is None:
-                process.kill()
-                process.wait()
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 def read_until(response, marker, seconds):
