@@ -50,7 +50,7 @@ struct CommandLine: Sendable {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = stdin
-        try process.run()
+        try ProcessLauncher.run(process)
         if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
         try stdin.fileHandleForWriting.close()
         let outData = out.fileHandleForReading.readDataToEndOfFile()

@@ -28,7 +28,7 @@ struct CrashRecoveryTests {
             "serve", "--port", String(port), "--device-port", "0", "--udp-device-port", "0", "--data-dir", directory,
             "--log-level", "error",
         ]
-        try process.run()
+        try ProcessLauncher.run(process)
         // A raw connection each time: it fails at once while nothing listens, and no connection
         // pool's state from the killed server's time is involved.
         let deadline = ContinuousClock.now + .seconds(60)

@@ -51,7 +51,7 @@ struct DeviceCommandLineTests {
             ]
             simulator.standardOutput = FileHandle.nullDevice
             simulator.standardError = FileHandle.nullDevice
-            try simulator.run()
+            try ProcessLauncher.run(simulator)
             defer {
                 simulator.terminate()
                 simulator.waitUntilExit()
@@ -103,7 +103,7 @@ struct DeviceCommandLineTests {
             ]
             simulator.standardOutput = FileHandle.nullDevice
             simulator.standardError = FileHandle.nullDevice
-            try simulator.run()
+            try ProcessLauncher.run(simulator)
             defer {
                 simulator.terminate()
                 simulator.waitUntilExit()

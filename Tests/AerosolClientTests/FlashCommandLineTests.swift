@@ -106,7 +106,7 @@ struct FlashCommandLineTests {
             ]
             simulator.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
             simulator.standardError = FileHandle.nullDevice
-            try simulator.run()
+            try ProcessLauncher.run(simulator)
             defer {
                 simulator.terminate()
                 simulator.waitUntilExit()

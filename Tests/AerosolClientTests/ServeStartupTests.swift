@@ -23,7 +23,7 @@ struct ServeStartupTests {
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: output + ".err"))
         let exited = AsyncStream<Int32>.makeStream()
         process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
-        try process.run()
+        try ProcessLauncher.run(process)
         let status = try await withThrowingTaskGroup(of: Int32?.self) { group in
             group.addTask { await exited.stream.first { _ in true } }
             group.addTask {

@@ -112,7 +112,7 @@ struct BackupTests {
         tar.arguments = ["tar", "-tf", backup]
         let output = Pipe()
         tar.standardOutput = output
-        try tar.run()
+        try ProcessLauncher.run(tar)
         let listed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         tar.waitUntilExit()
         #expect(tar.terminationStatus == 0)

@@ -36,7 +36,7 @@ struct ReadinessTests {
             ]
             let output = Pipe()
             holder.standardOutput = output
-            try holder.run()
+            try ProcessLauncher.run(holder)
             defer { if holder.isRunning { holder.terminate() } }
             let line = output.fileHandleForReading.availableData
             #expect(String(decoding: line, as: UTF8.self).hasPrefix("locked"))

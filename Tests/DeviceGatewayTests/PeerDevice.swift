@@ -1,3 +1,4 @@
+import AerosolTesting
 import Foundation
 import Synchronization
 import Testing
@@ -35,7 +36,7 @@ final class PeerDevice: Sendable {
         process.standardOutput = stdout
         process.standardError = FileHandle.standardError
         input = stdin.fileHandleForWriting
-        try process.run()
+        try ProcessLauncher.run(process)
         let reader = stdout.fileHandleForReading
         let lines = self.lines
         Thread.detachNewThread {
