@@ -11,25 +11,6 @@ extension ServerKey {
     /// - Throws: ``DeviceProtocolError/invalidAddress`` for an empty, non-ASCII or over-long host
     ///   name.
     public func deviceBlob(address: ServerAddress, port: UInt16? = nil) throws(DeviceProtocolError) -> [UInt8] {
-        var blob = self.publicKeyDER
-        blob.append(contentsOf: repeatElement(0xFF, count: Self.deviceBlobSize - blob.count))
-        let addressOffset = 384
-        switch address {
-        case .ipv4(let a, let b, let c, let d):
-            blob.replaceSubrange(addressOffset..<addressOffset + 6, with: [0x00, 4, a, b, c, d])
-        case .domain(let name):
-            let bytes = Array(name.utf8)
-            guard !bytes.isEmpty, bytes.count <= 63, bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-                throw .invalidAddress
-            }
-            blob.replaceSubrange(
-                addressOffset..<addressOffset + 2 + bytes.count,
-                with: [0x01, UInt8(bytes.count)] + bytes
-            )
-        }
-        let port = port ?? 0xFFFF
-        blob[addressOffset + 66] = UInt8(port >> 8)
-        blob[addressOffset + 67] = UInt8(port & 0xFF)
-        return blob
+        try address.deviceBlob(keyDER: publicKeyDER, keyArea: 384, size: Self.deviceBlobSize, port: port)
     }
 }
