@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Webhooks
 
 /// Builds the Aerosol server: opens (and migrates) the database in the data directory, loads
@@ -27,6 +28,8 @@ public func buildApplication(
         )
     }
     let files = try DataDirectory(path: configuration.dataDirectory)
+    // Before anything that counts: metric handles made earlier would be swift-metrics' no-ops.
+    let metrics = configuration.metricsPort == 0 ? nil : MetricsBackend.shared
     // Before anything that must be shut down: a missing or broken template fails here, cleanly.
     let views = try await ConsoleViews.load()
     let secret = try ServerSecret.loadOrCreate(at: files.secretPath)
@@ -121,6 +124,8 @@ public func buildApplication(
     let table = SharedRouteTable()
     // Outermost: error responses carry the request ID too.
     router.add(middleware: RequestIDMiddleware())
+    // Outside the error middleware, so that it sees the status the client gets.
+    if metrics != nil { router.add(middleware: MetricsMiddleware()) }
     router.add(middleware: ErrorMiddleware(routes: table, bodyLimit: configuration.maxRequestBodyBytes))
     router.add(middleware: ClientAddressMiddleware(trustedProxies: Set(configuration.trustedProxies)))
     let routes = RouteRegistrar(router: router, table: table, cloud: cloud)
@@ -136,6 +141,15 @@ public func buildApplication(
     WebhookRoutes(cloud: cloud).register(routes)
     IntegrationRoutes(cloud: cloud).register(routes)
     Console(cloud: cloud, views: views).register(routes)
+    var metricsServer: [any Service] = []
+    if let metrics {
+        let report = MetricsReport(cloud: cloud, databasePath: files.databasePath, backend: metrics)
+        if let port = configuration.metricsPort {
+            metricsServer = [MetricsServer(host: configuration.host, port: port, report: report, logger: logger)]
+        } else {
+            MetricsRoutes(report: report).register(routes)
+        }
+    }
 
     let host = configuration.host
     let responder = router.buildResponder()
@@ -154,7 +168,8 @@ public func buildApplication(
         // Services stop in reverse order (after the HTTP server): the webhook workers and
         // dispatcher first, then the device gateway (whose devices go offline through the log),
         // retention, the log, the streams (which end with `:closed shutdown`), and the database last.
-        services: [DatabaseCloser(database: database), streams, log, retention, gateway] + webhooks.services,
+        services: [DatabaseCloser(database: database), streams, log, retention, gateway] + webhooks.services
+            + metricsServer,
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port
             cloud.boundPort.value = port

@@ -239,7 +239,8 @@ public struct TestServer: Sendable {
         async throws
     {
         _ = try await log.append(
-            EventDraft(name: name, data: data, coreID: device, userID: owner, productID: product, productVersion: 3)
+            EventDraft(name: name, data: data, coreID: device, userID: owner, productID: product, productVersion: 3),
+            source: .device
         )
     }
 

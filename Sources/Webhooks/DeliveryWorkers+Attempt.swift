@@ -41,6 +41,7 @@ extension DeliveryWorkers {
 
         let elapsed = start.duration(to: .now)
         let now = clock.now
+        if outcome.sent { metrics.attempt(took: elapsed) }
         let decision = DeliveryDecision.decide(
             outcome.result,
             attempt: attempt,
@@ -106,6 +107,8 @@ extension DeliveryWorkers {
         // owner sees its events; the events themselves are best effort, as the original's.
         var retryAt: Date?
         if case .retry(let at, _) = disposition { retryAt = at }
+        metrics.attempt(record.outcome)
+        if record.outcome == .delivered { metrics.delivered(after: now.timeIntervalSince(event.publishedAt)) }
         do {
             try await recorder.record(record, disposition)
             if case .finished = disposition { counts.release(hook.id) }
@@ -124,7 +127,7 @@ extension DeliveryWorkers {
             return true
         }
         do {
-            _ = try await log.append(drafts)
+            _ = try await log.append(drafts, source: .webhookResponse)
         } catch {
             logger.warning(
                 "could not publish webhook events",

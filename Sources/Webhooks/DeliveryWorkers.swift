@@ -26,6 +26,7 @@ public final class DeliveryWorkers: Service, Sendable {
     let logger: Logger
     let scheduler: Mutex<DeliveryScheduler>
     let wake = WakeSignal()
+    let metrics = WebhookMetrics()
     private let stopping = Atomic<Bool>(false)
     private let running = Atomic<Int>(0)
 

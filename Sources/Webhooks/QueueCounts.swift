@@ -33,6 +33,9 @@ final class QueueCounts: Sendable {
         }
     }
 
+    /// Deliveries waiting across every webhook.
+    var total: Int { counts.withLock { $0.values.reduce(0, +) } }
+
     /// Forgets a deleted webhook.
     func remove(_ webhookID: String) {
         _ = counts.withLock { $0.removeValue(forKey: webhookID) }

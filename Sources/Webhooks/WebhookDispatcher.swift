@@ -135,6 +135,7 @@ final class WebhookDispatcher: Service, Sendable {
             throw error
         }
         if !dropped.isEmpty {
+            workers.metrics.attempt(.dropped, count: dropped.count)
             logger.warning("webhook queues full; events dropped", metadata: ["webhook.dropped": "\(dropped.count)"])
         }
         for id in Set(queued.map(\.webhookID)) { workers.arrived(id, dueAt: now) }

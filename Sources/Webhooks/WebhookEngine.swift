@@ -93,6 +93,9 @@ public final class WebhookEngine: Sendable {
     /// The services to run: the dispatcher, then the workers (so the workers stop first).
     public var services: [any Service] { [dispatcher, workers] }
 
+    /// Deliveries waiting in the outbox (queued or due for a retry), across every webhook.
+    public var queuedDeliveries: Int { counts.total }
+
     /// Closes the HTTP clients of an engine whose ``services`` never ran (a start that failed
     /// after the engine was built); running services close them themselves when they stop.
     public func shutdownUnstarted() async {

@@ -50,6 +50,18 @@ extension Serve {
                 throw CLIError(listener.failure(error))
             }
         }
+        if let port = configuration.metricsPort, port > 0 {
+            let metrics = ServeListener(
+                purpose: "metrics",
+                address: ListenAddress(host: configuration.host, port: port),
+                option: "--metrics-port"
+            )
+            do {
+                try await metrics.address.checkTCP()
+            } catch  where ListenAddress.isListenFailure(error) {
+                throw CLIError(metrics.failure(error))
+            }
+        }
     }
 
     /// The one line that tells what stopped the server from starting (or running).

@@ -101,6 +101,23 @@ struct ServeStartupTests {
         )
     }
 
+    @Test func aBusyMetricsPortIsNamedInOneLine() async throws {
+        let busy = try await HeldPort()
+        let port = busy.port
+        let directory = try Self.dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try await Self.run([
+            "serve", "--port", "0", "--device-port", "0", "--udp-device-port", "0", "--metrics-port", "\(port)",
+            "--data-dir", directory,
+        ])
+        await busy.release()
+        #expect(result.status == 1)
+        #expect(
+            result.stderr
+                == "aerosol: cannot listen for metrics on 127.0.0.1:\(port): address already in use (choose another port with --metrics-port)\n"
+        )
+    }
+
     /// The HTTP server binds last, once everything else runs: the port checks pass (the port is
     /// free until the device gateway takes it), and the HTTP server's own failure must still end
     /// the process with the one line, not hang it.

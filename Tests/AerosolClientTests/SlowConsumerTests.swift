@@ -27,7 +27,7 @@ struct SlowConsumerTests {
             let drafts = (start...min(start + batch - 1, range.upperBound)).map {
                 EventDraft(name: "e\($0)", data: data, coreID: "api", userID: owner, productID: nil)
             }
-            _ = try await server.log.append(drafts)
+            _ = try await server.log.append(drafts, source: .api)
         }
     }
 

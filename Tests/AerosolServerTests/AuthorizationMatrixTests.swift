@@ -147,6 +147,7 @@ struct AuthorizationMatrixTests {
         var rows: [String: Attempt] = [:]
         rows["GET /healthz"] = openToAnyone
         rows["GET /readyz"] = openToAnyone
+        rows["GET /metrics"] = openToAnyone
         rows["GET /v1/openapi.json"] = openToAnyone
         rows["POST /oauth/token"] = openToAnyone
         // Holding a token is the right to revoke it: Ada cannot name Bob's.

@@ -24,6 +24,7 @@ struct LoopStreamsTests {
                 limits: limits,
                 clock: clock,
                 logger: logger,
+                metrics: StreamMetrics(),
                 onDrained: {},
                 onCountChange: { _ in }
             )

@@ -104,7 +104,7 @@ struct WebhookReliabilityTests {
                 let drafts = (0..<20).map {
                     EventDraft(name: "burst", data: "\($0)", coreID: "api", userID: owner, productID: nil)
                 }
-                _ = try await server.log.append(drafts)
+                _ = try await server.log.append(drafts, source: .api)
                 let requests = try await receiver.waitFor(20, timeout: .seconds(20))
                 #expect(requests.count == 20)
                 #expect(Set(requests.map(\.text)).count == 20)

@@ -38,7 +38,7 @@ struct EventLogTests {
                     group.addTask {
                         var ids: [Int64] = []
                         for index in 0..<20 {
-                            let event = try await log.append(StoreFixture.draft("e\(task)-\(index)"))
+                            let event = try await log.append(StoreFixture.draft("e\(task)-\(index)"), source: .api)
                             ids.append(event.id)
                         }
                         return ids
@@ -61,7 +61,7 @@ struct EventLogTests {
         let reopened = try await StoreFixture.make(directory: fixture.directory)
         try await withLog(reopened) { log in
             #expect(log.latestID == 1000)
-            let next = try await log.append(StoreFixture.draft("after"))
+            let next = try await log.append(StoreFixture.draft("after"), source: .api)
             #expect(next.id == 1001)
             let page = try await log.read(EventFilter(scope: .user("u1")), after: 995, limit: 10)
             #expect(page.events.map(\.id) == [996, 997, 998, 999, 1000, 1001])
@@ -72,13 +72,16 @@ struct EventLogTests {
     @Test func readFiltersByScopeAndPrefixAndPages() async throws {
         let fixture = try await StoreFixture.make()
         try await withLog(fixture) { log in
-            _ = try await log.append([
-                StoreFixture.draft("temp/a", user: "u1"),
-                StoreFixture.draft("temp/b", user: "u2"),
-                StoreFixture.draft("other", user: "u1"),
-                StoreFixture.draft("temp/c", user: "u1", core: "dev1", product: 7),
-                StoreFixture.draft("temp/d", user: nil, core: "dev2", product: 7),
-            ])
+            _ = try await log.append(
+                [
+                    StoreFixture.draft("temp/a", user: "u1"),
+                    StoreFixture.draft("temp/b", user: "u2"),
+                    StoreFixture.draft("other", user: "u1"),
+                    StoreFixture.draft("temp/c", user: "u1", core: "dev1", product: 7),
+                    StoreFixture.draft("temp/d", user: nil, core: "dev2", product: 7),
+                ],
+                source: .api
+            )
             let user = try await log.read(EventFilter(scope: .user("u1"), prefix: "temp"), after: 0)
             #expect(user.events.map(\.name) == ["temp/a", "temp/c"])
             #expect(user.lastScannedID == 4)
@@ -102,7 +105,7 @@ struct EventLogTests {
         let consumer = RecordingConsumer()
         bus.add(consumer)
         try await withLog(fixture, bus: bus) { log in
-            for index in 1...5 { _ = try await log.append(StoreFixture.draft("n\(index)")) }
+            for index in 1...5 { _ = try await log.append(StoreFixture.draft("n\(index)"), source: .api) }
             var received: [String] = []
             for await batch in consumer.batches {
                 received += batch.map(\.name)
@@ -120,10 +123,10 @@ struct EventLogTests {
         bus.add(consumer)
         try await withLog(fixture, bus: bus) { log in
             // Three events fill the consumer: they are acknowledged (committed), and delivered.
-            _ = try await log.append((1...3).map { StoreFixture.draft("n\($0)") })
+            _ = try await log.append((1...3).map { StoreFixture.draft("n\($0)") }, source: .api)
             #expect(consumer.events.count == 3)
             // The next append waits: the log does not commit while the consumer is full.
-            let waiting = Task { try await log.append(StoreFixture.draft("n4")) }
+            let waiting = Task { try await log.append(StoreFixture.draft("n4"), source: .api) }
             while !bus.isWaitingForCapacity { await Task.yield() }
             #expect(log.latestID == 3)
             consumer.drain(on: bus)
@@ -149,7 +152,7 @@ struct EventLogTests {
                 )
             }
             drafts += (0..<10).map { StoreFixture.draft("new\($0)") }
-            _ = try await log.append(drafts)
+            _ = try await log.append(drafts, source: .api)
             let byCount = RetentionService(database: fixture.database, maxCount: 15, logger: StoreFixture.logger)
             #expect(try await byCount.trim(now: Date()) == 5)
             #expect(try await log.oldestID() == 6)

@@ -12,7 +12,7 @@ struct EventRoutes {
             let caller = try context.caller
             let fields = context.fields
             let draft = try draft(fields, userID: caller.userID, productID: nil)
-            _ = try await cloud.log.append(draft)
+            _ = try await cloud.log.append(draft, source: .api)
             return .ok
         }
         routes.on(.post, "/v1/products/:product/events", .caller) { request, context in
@@ -20,7 +20,7 @@ struct EventRoutes {
             let fields = context.fields
             let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
             let draft = try draft(fields, userID: nil, productID: product.id)
-            _ = try await cloud.log.append(draft)
+            _ = try await cloud.log.append(draft, source: .api)
             return .ok
         }
 

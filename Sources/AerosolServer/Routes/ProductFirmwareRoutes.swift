@@ -65,7 +65,8 @@ struct ProductFirmwareRoutes {
                     coreID: "api",
                     userID: nil,
                     productID: product.id
-                )
+                ),
+                source: .cloud
             )
             return .json(Self.json(firmware))
         }
@@ -97,7 +98,8 @@ struct ProductFirmwareRoutes {
                     coreID: "api",
                     userID: nil,
                     productID: product.id
-                )
+                ),
+                source: .cloud
             )
             return .json(.object([("ok", .bool(true)), ("version", .int(version)), ("product_default", .bool(true))]))
         }

@@ -126,6 +126,7 @@ struct EventStream: Sendable {
         through handler: NIOLoopBound<EventStreamHandler>,
         on eventLoop: any EventLoop
     ) async throws -> Int64 {
+        hub.metrics.replayStarted()
         let productFormat = filter.usesProductFormat
         var cursor = lastEventID
         while true {

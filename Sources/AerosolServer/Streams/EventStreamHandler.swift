@@ -215,6 +215,7 @@ final class EventStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     func end(_ reason: StreamEndReason) {
         guard phase == .replaying || phase == .live else { return }
         phase = .closing
+        streams?.metrics.ended(reason)
         streams?.unregister(self)
         held.removeAll()
         heldBytes = 0

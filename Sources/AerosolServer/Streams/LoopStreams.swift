@@ -33,6 +33,8 @@ final class LoopStreams: @unchecked Sendable {
     private let limits: StreamLimits
     private let clock: any CloudClock
     private let logger: Logger
+    /// Deliveries and ended streams, for the metrics.
+    let metrics: StreamMetrics
     /// Called (from any thread) when this loop's backlog went down, and when its stream count
     /// changed by the given amount.
     private let onDrained: @Sendable () -> Void
@@ -55,9 +57,11 @@ final class LoopStreams: @unchecked Sendable {
         limits: StreamLimits,
         clock: any CloudClock,
         logger: Logger,
+        metrics: StreamMetrics,
         onDrained: @escaping @Sendable () -> Void,
         onCountChange: @escaping @Sendable (Int) -> Void
     ) {
+        self.metrics = metrics
         self.eventLoop = eventLoop
         self.limits = limits
         self.clock = clock
@@ -92,24 +96,30 @@ final class LoopStreams: @unchecked Sendable {
             return inbox.batches
         }
         var delivered = 0
+        var written = 0
         for batch in batches {
             delivered += batch.count
-            for encoded in batch { offer(encoded) }
+            for encoded in batch { written += offer(encoded) }
         }
+        metrics.delivered(written)
         waiting.subtract(delivered, ordering: .relaxed)
         onDrained()
         flushSome()
     }
 
-    private func offer(_ encoded: EncodedEvent) {
+    /// Offers `encoded` to every matching stream; returns how many took it.
+    private func offer(_ encoded: EncodedEvent) -> Int {
+        var offered = 0
         for scope in encoded.scopes {
             guard let handlers = index[scope] else { continue }
             for handler in handlers where EventFilter.name(encoded.event.name, hasPrefix: handler.filter.prefix) {
+                offered += 1
                 if handler.offer(id: encoded.event.id, chunk: encoded.chunk(productFormat: handler.productFormat)) {
                     toFlush.append(handler)
                 }
             }
         }
+        return offered
     }
 
     /// Flushes up to ``StreamLimits/writesPerTurn`` streams, and hands the rest back to the loop.

@@ -14,6 +14,8 @@ final class StreamHub: EventConsumer, Service {
     let limits: StreamLimits
     private let clock: any CloudClock
     private let logger: Logger
+    /// Deliveries, replays and ended streams, for the metrics.
+    let metrics = StreamMetrics()
     private let loops = Mutex<[ObjectIdentifier: LoopStreams]>([:])
     private let everyLoop = Mutex<[LoopStreams]>([])
     private let streams = Atomic<Int>(0)
@@ -44,6 +46,7 @@ final class StreamHub: EventConsumer, Service {
                 limits: limits,
                 clock: clock,
                 logger: logger,
+                metrics: metrics,
                 onDrained: drained,
                 onCountChange: { [weak self] change in self?.streams.add(change, ordering: .relaxed) }
             )

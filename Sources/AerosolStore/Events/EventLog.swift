@@ -1,6 +1,7 @@
 import AerosolModels
 import Foundation
 import Logging
+import Metrics
 import SQLKit
 import ServiceLifecycle
 import Synchronization
@@ -16,6 +17,7 @@ import Synchronization
 public final class EventLog: Service, Sendable {
     private struct Pending {
         var drafts: [EventDraft]
+        var source: EventName.Source
         var continuation: CheckedContinuation<[Event], any Error>
     }
 
@@ -31,6 +33,7 @@ public final class EventLog: Service, Sendable {
     private let logger: Logger
     private let state = Mutex(State())
     private let lastID: Atomic<Int64>
+    private let metrics = EventLogMetrics()
     /// The most drafts one transaction takes; more wait for the next.
     public let maxBatch: Int
     /// The most drafts that may wait for a commit; appends beyond it are refused (back-pressure).
@@ -55,8 +58,9 @@ public final class EventLog: Service, Sendable {
     /// The id of the newest committed event (0 when the log is empty).
     public var latestID: Int64 { lastID.load(ordering: .acquiring) }
 
-    /// Appends events and returns them with their ids once they are durable.
-    public func append(_ drafts: [EventDraft]) async throws -> [Event] {
+    /// Appends events and returns them with their ids once they are durable; `source` says who
+    /// published them (for the metrics).
+    public func append(_ drafts: [EventDraft], source: EventName.Source) async throws -> [Event] {
         guard !drafts.isEmpty else { return [] }
         return try await withCheckedThrowingContinuation { continuation in
             let outcome = state.withLock { state -> Result<CheckedContinuation<Void, Never>?, StoreError> in
@@ -64,7 +68,7 @@ public final class EventLog: Service, Sendable {
                 if state.queuedDrafts + drafts.count > maxQueued {
                     return .failure(.unavailable("the event log is overloaded; retry shortly"))
                 }
-                state.queue.append(Pending(drafts: drafts, continuation: continuation))
+                state.queue.append(Pending(drafts: drafts, source: source, continuation: continuation))
                 state.queuedDrafts += drafts.count
                 let writer = state.writer
                 state.writer = nil
@@ -78,8 +82,8 @@ public final class EventLog: Service, Sendable {
     }
 
     /// Appends one event.
-    public func append(_ draft: EventDraft) async throws -> Event {
-        try await append([draft])[0]
+    public func append(_ draft: EventDraft, source: EventName.Source) async throws -> Event {
+        try await append([draft], source: source)[0]
     }
 
     /// Runs the writer until graceful shutdown or cancellation (a service group that fails to
@@ -164,9 +168,15 @@ public final class EventLog: Service, Sendable {
             results.append(events)
         }
         let all = results.flatMap { $0 }
+        let started = ContinuousClock.now
         do {
             try await write(all)
             lastID.store(next - 1, ordering: .releasing)
+            metrics.commitDuration.record(duration: ContinuousClock.now - started)
+            metrics.batchSize.record(all.count)
+            var tally = EventLogMetrics.emptyTally
+            for pending in batch { tally[EventLogMetrics.index(of: pending.source)] += pending.drafts.count }
+            metrics.count(tally)
         } catch {
             logger.error(
                 "event log commit failed",

@@ -93,7 +93,14 @@ extension DatagramDevice {
         guard let serial = gateway.registry.reserveSerial() else { return }
         self.serial = serial
         if let size = hello.maximumMessageSize { maximumMessageSize = Int(size) }
-        let link = DeviceLink(deviceID: deviceID, serial: serial, eventLoop: eventLoop, endpoint: self)
+        let link = DeviceLink(
+            deviceID: deviceID,
+            serial: serial,
+            eventLoop: eventLoop,
+            endpoint: self,
+            transport: .udp,
+            metrics: gateway.metrics
+        )
         self.link = link
         isOnline = true
         let gateway = self.gateway

@@ -139,6 +139,7 @@ final class DatagramDevice {
             switch inbound {
             case .applicationData(let plaintext, let info):
                 if info.marker == .resumedConnectionID, !resuming {
+                    gateway.metrics.handshake(.udp, .resumed)
                     logger.info(
                         "device resumed its session without a handshake",
                         metadata: ["device.address": "\(address)"]

@@ -219,6 +219,7 @@ final class DatagramHandler: ChannelInboundHandler {
                     metadata: ["reason": "\(error)", "device.address": "\(address)"]
                 )
             case .failed(let error):
+                gateway.metrics.handshake(.udp, .failed)
                 logger.info(
                     "DTLS handshake failed",
                     metadata: ["reason": "\(error)", "device.address": "\(address)"]
@@ -238,6 +239,7 @@ final class DatagramHandler: ChannelInboundHandler {
             return
         }
         let device = DatagramDevice(session: session, peer: address, server: self, eventLoop: context.eventLoop)
+        gateway.metrics.handshake(.udp, .completed)
         devices[id] = device
         device.start()
         logger.info("DTLS handshake complete", metadata: ["dtls.cid": "\(id)", "device.address": "\(address)"])

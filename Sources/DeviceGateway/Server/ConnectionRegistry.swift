@@ -66,6 +66,11 @@ final class ConnectionRegistry: Sendable {
     /// The number of devices online.
     var onlineCount: Int { state.withLock { $0.online.count } }
 
+    /// The number of devices online over `transport`.
+    func onlineCount(over transport: DeviceTransport) -> Int {
+        state.withLock { state in state.online.values.reduce(0) { $0 + ($1.transport == transport ? 1 : 0) } }
+    }
+
     /// The number of open connections (online or not yet).
     var connectionCount: Int { state.withLock { $0.channels.count } }
 

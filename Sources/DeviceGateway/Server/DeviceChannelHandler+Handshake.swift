@@ -22,6 +22,7 @@ extension DeviceChannelHandler {
         switch result {
         case .failure(let error):
             logger.warning("device handshake failed", metadata: ["reason": "\(error)"])
+            gateway.metrics.handshake(.tcp, .failed)
             close(nil)
         case .success((let handshake, let action)):
             self.handshake = handshake
@@ -43,6 +44,7 @@ extension DeviceChannelHandler {
             context.write(wrapOutboundOut(ByteBuffer(bytes: reply)), promise: nil)
             needsFlush = true
             handshake = nil
+            gateway.metrics.handshake(.tcp, .completed)
             secure = result.makeChannel(maximumFrameLength: gateway.settings.maxFrameBytes)
             session = DeviceSession(settings: gateway.settings, deviceMessageIDs: result.deviceMessageIDs)
             let early = result.leftover + handshakeBytes
@@ -50,6 +52,7 @@ extension DeviceChannelHandler {
             if !early.isEmpty { receive(early) }
         case .fail(let error):
             logger.warning("device handshake failed", metadata: ["reason": "\(error)"])
+            gateway.metrics.handshake(.tcp, .failed)
             close(nil)
         }
     }

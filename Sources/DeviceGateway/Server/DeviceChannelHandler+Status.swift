@@ -11,7 +11,14 @@ extension DeviceChannelHandler {
         guard let context, let deviceID else { return }
         helloDeadline?.cancel()
         maximumMessageSize = Int(hello.maximumMessageSize ?? 1024)
-        let link = DeviceLink(deviceID: deviceID, serial: serial, eventLoop: context.eventLoop, endpoint: self)
+        let link = DeviceLink(
+            deviceID: deviceID,
+            serial: serial,
+            eventLoop: context.eventLoop,
+            endpoint: self,
+            transport: .tcp,
+            metrics: gateway.metrics
+        )
         self.link = link
         // Online from here on: if the connection closes before the write below is done, the
         // offline report waits for it (see goOffline).

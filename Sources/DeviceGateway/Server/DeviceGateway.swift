@@ -147,6 +147,9 @@ public final class DeviceGateway: Service, Sendable {
     /// The number of devices online on this gateway.
     public var onlineCount: Int { context.registry.onlineCount }
 
+    /// The number of devices online over `transport` (counted on each call: for the metrics).
+    public func onlineCount(over transport: DeviceTransport) -> Int { context.registry.onlineCount(over: transport) }
+
     /// Delivers events to device subscriptions until graceful shutdown, then closes every
     /// device connection and waits until each device is reported offline.
     public func run() async throws {

@@ -9,13 +9,24 @@ struct DeviceLink: Sendable {
     let serial: UInt64
     let eventLoop: any EventLoop
     let endpoint: NIOLoopBound<any DeviceEndpoint>
+    let transport: DeviceTransport
+    private let metrics: GatewayMetrics
 
     /// A link to `endpoint`, which lives on `eventLoop`; call on that loop.
-    init(deviceID: String, serial: UInt64, eventLoop: any EventLoop, endpoint: any DeviceEndpoint) {
+    init(
+        deviceID: String,
+        serial: UInt64,
+        eventLoop: any EventLoop,
+        endpoint: any DeviceEndpoint,
+        transport: DeviceTransport,
+        metrics: GatewayMetrics
+    ) {
         self.deviceID = deviceID
         self.serial = serial
         self.eventLoop = eventLoop
         self.endpoint = NIOLoopBound(endpoint, eventLoop: eventLoop)
+        self.transport = transport
+        self.metrics = metrics
     }
 
     /// Sends `request` and waits for the device's answer, at most `timeout`.
@@ -25,6 +36,8 @@ struct DeviceLink: Sendable {
     func request(_ request: DeviceRequest, timeout: Duration) async throws -> DeviceResponse {
         let promise = eventLoop.makePromise(of: DeviceResponse.self)
         let endpoint = self.endpoint
+        let started = ContinuousClock.now
+        defer { metrics.request(request, took: ContinuousClock.now - started) }
         eventLoop.execute {
             endpoint.value.send(request, timeout: timeout, promise: promise)
         }

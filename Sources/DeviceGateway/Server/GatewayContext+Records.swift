@@ -53,7 +53,8 @@ extension GatewayContext {
                 coreID: deviceID,
                 userID: device?.ownerID,
                 productID: device?.productID
-            )
+            ),
+            source: .device
         )
     }
 

@@ -18,6 +18,8 @@ struct GatewayContext: Sendable {
     let statusLock: KeyedLock<String>
     /// The firmware updates running or waiting to be confirmed, by device.
     let updates = FirmwareUpdates()
+    /// Handshakes and device request durations, for the metrics.
+    let metrics = GatewayMetrics()
     let logger: Logger
     /// Where UDP devices' sessions are kept across restarts (`nil`: in memory only, for tests).
     var sessions: UDPSessionStore?
@@ -32,7 +34,8 @@ struct GatewayContext: Sendable {
                 coreID: device.id,
                 userID: device.ownerID,
                 productID: device.productID
-            )
+            ),
+            source: .cloud
         )
     }
 
