@@ -188,6 +188,20 @@ def check(stack):
         fail(f"plain http answered {redirect.status} {redirect.getheader('Location')}")
     print("behind nginx: http redirects to https")
 
+    # The metrics stay on the inside: refused through the proxy, served on Aerosol's own port.
+    outside = stack.https()
+    outside.request("GET", "/metrics")
+    refused = outside.getresponse()
+    refused.read()
+    if refused.status != 403:
+        fail(f"GET /metrics through nginx answered {refused.status}, expected 403")
+    inside = http.client.HTTPConnection("127.0.0.1", stack.aerosol_port, timeout=10)
+    inside.request("GET", "/metrics")
+    metrics = inside.getresponse()
+    if metrics.status != 200 or b"# TYPE aerosol_http_requests_total counter" not in metrics.read():
+        fail(f"GET /metrics on Aerosol's port answered {metrics.status}")
+    print("behind nginx: /metrics is refused outside (403) and served inside")
+
     # 2. a token
     api = stack.https()
     basic = base64.b64encode(b"particle:particle").decode()
