@@ -21,6 +21,8 @@ public struct FanoutBenchmark: Sendable {
     public var streamBuffer = 100_000
     /// The server's `--sync` mode (default `full`).
     public var sync = "full"
+    /// More `serve` arguments (`--metrics-port 0`, say).
+    public var serverArguments: [String] = []
     /// The target: deliveries per second.
     public static let target = 150_000.0
 
@@ -74,9 +76,9 @@ public struct FanoutBenchmark: Sendable {
 
     /// Starts a server, measures, stops the server.
     public func run() async throws -> Result {
-        try await BenchServer.run(ServerOptions(sync: sync, streamBuffer: streamBuffer)) { server in
-            try await measure(server)
-        }
+        var options = ServerOptions(sync: sync, streamBuffer: streamBuffer)
+        options.extraArguments = serverArguments
+        return try await BenchServer.run(options) { server in try await measure(server) }
     }
 
     private func measure(_ server: BenchServer) async throws -> Result {

@@ -15,6 +15,8 @@ public struct IngestBenchmark: Sendable {
     public var warmup = 2.0
     /// The server's `--sync` mode (default `full`).
     public var sync = "full"
+    /// More `serve` arguments (`--metrics-port 0`, say).
+    public var serverArguments: [String] = []
     /// The target: acknowledged events per second.
     public static let target = 15_000.0
 
@@ -64,7 +66,9 @@ public struct IngestBenchmark: Sendable {
 
     /// Starts a server, measures, stops the server.
     public func run() async throws -> Result {
-        try await BenchServer.run(ServerOptions(sync: sync)) { server in try await measure(server) }
+        var options = ServerOptions(sync: sync)
+        options.extraArguments = serverArguments
+        return try await BenchServer.run(options) { server in try await measure(server) }
     }
 
     private func measure(_ server: BenchServer) async throws -> Result {
