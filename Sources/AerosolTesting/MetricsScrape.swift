@@ -47,7 +47,7 @@ public struct MetricsScrape: Sendable {
             }
             return ""
         }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: promtool)
         process.arguments = ["check", "metrics"]
         let input = Pipe()
@@ -55,7 +55,7 @@ public struct MetricsScrape: Sendable {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = output
-        try ProcessLauncher.run(process)
+        try process.run()
         input.fileHandleForWriting.write(Data(text.utf8))
         try input.fileHandleForWriting.close()
         let said = output.fileHandleForReading.readDataToEndOfFile()

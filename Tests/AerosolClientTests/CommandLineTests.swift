@@ -35,7 +35,7 @@ struct CommandLine: Sendable {
     private func runBlocking(_ arguments: [String], input: String?, environment extra: [String: String]) throws
         -> Result
     {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = Self.executable
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
@@ -50,7 +50,7 @@ struct CommandLine: Sendable {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = stdin
-        try ProcessLauncher.run(process)
+        try process.run()
         if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
         try stdin.fileHandleForWriting.close()
         let outData = out.fileHandleForReading.readDataToEndOfFile()

@@ -21,14 +21,14 @@ final class Acknowledged: Sendable {
 @Suite("Crash recovery", .timeLimit(.minutes(5)))
 struct CrashRecoveryTests {
     /// Starts `aerosol serve` on `port` with `directory` and waits until it answers.
-    static func serve(port: Int, directory: String) async throws -> Process {
-        let process = Process()
+    static func serve(port: Int, directory: String) async throws -> ChildProcess {
+        let process = ChildProcess()
         process.executableURL = CommandLine.executable
         process.arguments = [
             "serve", "--port", String(port), "--device-port", "0", "--udp-device-port", "0", "--data-dir", directory,
             "--log-level", "error",
         ]
-        try ProcessLauncher.run(process)
+        try process.run()
         // A raw connection each time: it fails at once while nothing listens, and no connection
         // pool's state from the killed server's time is involved.
         let deadline = ContinuousClock.now + .seconds(60)

@@ -42,7 +42,7 @@ struct DeviceCommandLineTests {
             #expect(bad.status != 0)
             #expect(bad.stderr.contains("--variable temp=float:1"), "\(bad.stderr)")
 
-            let simulator = Process()
+            let simulator = ChildProcess()
             simulator.executableURL = CommandLine.executable
             simulator.arguments = [
                 "device", "simulate", "--id", id, "--key", keyPath, "--server-key", directory + "/server_key.der",
@@ -51,7 +51,7 @@ struct DeviceCommandLineTests {
             ]
             simulator.standardOutput = FileHandle.nullDevice
             simulator.standardError = FileHandle.nullDevice
-            try ProcessLauncher.run(simulator)
+            try simulator.run()
             defer {
                 simulator.terminate()
                 simulator.waitUntilExit()
@@ -94,7 +94,7 @@ struct DeviceCommandLineTests {
             #expect(blob.status == 0, "\(blob.stderr)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: blobPath)).count == 320)
 
-            let simulator = Process()
+            let simulator = ChildProcess()
             simulator.executableURL = CommandLine.executable
             simulator.arguments = [
                 "device", "simulate", "--protocol", "udp", "--count", "3", "--server-key", blobPath,
@@ -103,7 +103,7 @@ struct DeviceCommandLineTests {
             ]
             simulator.standardOutput = FileHandle.nullDevice
             simulator.standardError = FileHandle.nullDevice
-            try ProcessLauncher.run(simulator)
+            try simulator.run()
             defer {
                 simulator.terminate()
                 simulator.waitUntilExit()

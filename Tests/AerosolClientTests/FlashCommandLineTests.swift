@@ -98,7 +98,7 @@ struct FlashCommandLineTests {
 
             let output = directory + "/simulator.log"
             FileManager.default.createFile(atPath: output, contents: nil)
-            let simulator = Process()
+            let simulator = ChildProcess()
             simulator.executableURL = CommandLine.executable
             simulator.arguments = [
                 "device", "simulate", "--id", id, "--key", directory + "/device_key.pem", "--server-key",
@@ -106,7 +106,7 @@ struct FlashCommandLineTests {
             ]
             simulator.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
             simulator.standardError = FileHandle.nullDevice
-            try ProcessLauncher.run(simulator)
+            try simulator.run()
             defer {
                 simulator.terminate()
                 simulator.waitUntilExit()

@@ -9,7 +9,7 @@ import Testing
 struct ServeStartupTests {
     /// Runs `aerosol ARGS…`; kills it and fails if it has not exited within `limit`.
     static func run(_ arguments: [String], limit: Duration = .seconds(15)) async throws -> CommandLine.Result {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = CommandLine.executable
         process.arguments = arguments
         let output = NSTemporaryDirectory() + "aerosol-serve-" + UUID().uuidString
@@ -23,7 +23,7 @@ struct ServeStartupTests {
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: output + ".err"))
         let exited = AsyncStream<Int32>.makeStream()
         process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
-        try ProcessLauncher.run(process)
+        try process.run()
         let status = try await withThrowingTaskGroup(of: Int32?.self) { group in
             group.addTask { await exited.stream.first { _ in true } }
             group.addTask {

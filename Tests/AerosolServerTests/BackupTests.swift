@@ -107,12 +107,12 @@ struct BackupTests {
         }
         try await TestServer.with(dataDirectory: source) { server in _ = try await server.user("ada@example.com") }
         let names = try await DataBackup.backup(directory: source, to: backup, logger: Self.logger)
-        let tar = Process()
+        let tar = ChildProcess()
         tar.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         tar.arguments = ["tar", "-tf", backup]
         let output = Pipe()
         tar.standardOutput = output
-        try ProcessLauncher.run(tar)
+        try tar.run()
         let listed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         tar.waitUntilExit()
         #expect(tar.terminationStatus == 0)

@@ -19,7 +19,7 @@ struct ReadinessTests {
         try await TestServer.with { server in
             // Python's sqlite3 (another process, as a backup tool or a stray sqlite3 shell would
             // be) takes the write lock and keeps it for 6 s.
-            let holder = Process()
+            let holder = ChildProcess()
             holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             let path = server.dataDirectory + "/aerosol.sqlite"
             holder.arguments = [
@@ -36,7 +36,7 @@ struct ReadinessTests {
             ]
             let output = Pipe()
             holder.standardOutput = output
-            try ProcessLauncher.run(holder)
+            try holder.run()
             defer { if holder.isRunning { holder.terminate() } }
             let line = output.fileHandleForReading.availableData
             #expect(String(decoding: line, as: UTF8.self).hasPrefix("locked"))

@@ -14,24 +14,24 @@ struct SecretsInLogsTests {
         let directory = TestServer.makeDataDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let password = "pw-\(UUID().uuidString)"
-        let setup = Process()
+        let setup = ChildProcess()
         setup.executableURL = Self.executable
         setup.arguments = ["user", "create", "ada@example.com", "--password", password, "--data-dir", directory]
-        try ProcessLauncher.run(setup)
+        try setup.run()
         setup.waitUntilExit()
         #expect(setup.terminationStatus == 0)
         try TestServer.installServerKey(in: directory)
         let port = try await TestServer.freePort()
         let logPath = directory + "/serve.log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = Self.executable
         process.arguments = [
             "serve", "--port", String(port), "--device-port", "0", "--udp-device-port", "0", "--data-dir", directory,
             "--log-level", "trace", "--log-format", "json", "--allow-private-webhooks",
         ]
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        try ProcessLauncher.run(process)
+        try process.run()
         defer { if process.isRunning { process.terminate() } }
         let http = Peer(port: port)
         try await http.waitUntilUp()

@@ -19,7 +19,7 @@ final class PeerDevice: Sendable {
             || ProcessInfo.processInfo.environment["AEROSOL_REQUIRE_PEER"] == "1"
     }
 
-    private let process: Process
+    private let process: ChildProcess
     private let input: FileHandle
     private let lines = Lines()
     private let cursor = Mutex(0)
@@ -27,7 +27,7 @@ final class PeerDevice: Sendable {
 
     /// Starts the peer with `arguments` (after the script's path).
     init(_ arguments: [String]) throws {
-        process = Process()
+        process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: Self.python)
         process.arguments = [Self.root.appendingPathComponent("Tests/Peers/particle_udp_device.py").path] + arguments
         let stdin = Pipe()
@@ -36,7 +36,7 @@ final class PeerDevice: Sendable {
         process.standardOutput = stdout
         process.standardError = FileHandle.standardError
         input = stdin.fileHandleForWriting
-        try ProcessLauncher.run(process)
+        try process.run()
         let reader = stdout.fileHandleForReading
         let lines = self.lines
         Thread.detachNewThread {
