@@ -134,6 +134,9 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup(title: "Reverse proxy")
     var proxy: ProxyOptions
 
+    @OptionGroup(title: "Limits per client address")
+    var limits: LimitOptions
+
     func run() async throws {
         let configuration = try makeConfiguration()
         let format = try EnvironmentOption.resolve(logFormat, "AEROSOL_LOG_FORMAT", default: "text").lowercased()
@@ -272,6 +275,7 @@ struct Serve: AsyncParsableCommand {
         try resolveWebhookOptions(&configuration)
         try console.apply(to: &configuration)
         try proxy.apply(to: &configuration)
+        try limits.apply(to: &configuration)
         return configuration
     }
 
