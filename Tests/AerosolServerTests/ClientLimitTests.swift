@@ -186,14 +186,15 @@ struct ClientLimitTests {
             await third.close()
 
             // Closing either kind of stream gives its place back, once the server notices (a
-            // connection the client closed is noticed by the next writes: keepalives here).
+            // connection the client closed is noticed by the next writes: keepalives here). The
+            // streams opened instead stay open, so that the cap is full again after each.
+            var reopened: [RawConnection] = []
             for stream in [first, second] {
                 await stream.close()
-                var reopened: RawConnection?
                 try await Self.eventually("a closed stream's place is given back") {
                     let attempt = try await Self.openStream(server, token: token)
                     if attempt.text.hasPrefix("HTTP/1.1 200 OK\r\n") {
-                        reopened = attempt
+                        reopened.append(attempt)
                         return true
                     }
                     await attempt.close()
@@ -202,8 +203,8 @@ struct ClientLimitTests {
                 let full = try await Self.openStream(server, token: token)
                 #expect(full.text.hasPrefix("HTTP/1.1 429 "))
                 await full.close()
-                await reopened?.close()
             }
+            for stream in reopened { await stream.close() }
         }
     }
 
