@@ -128,6 +128,9 @@ public func buildApplication(
     if metrics != nil { router.add(middleware: MetricsMiddleware()) }
     router.add(middleware: ErrorMiddleware(routes: table, bodyLimit: configuration.maxRequestBodyBytes))
     router.add(middleware: ClientAddressMiddleware(trustedProxies: Set(configuration.trustedProxies)))
+    // After the client's address is settled; before authentication, so that a refused request
+    // costs no token lookup.
+    router.add(middleware: ClientLimitMiddleware(limits: configuration.clientLimits, clock: configuration.clock))
     let routes = RouteRegistrar(router: router, table: table, cloud: cloud)
     HealthRoutes(cloud: cloud).register(routes)
     OpenAPIRoutes(document: openAPI).register(routes)
@@ -153,6 +156,10 @@ public func buildApplication(
 
     let host = configuration.host
     let responder = router.buildResponder()
+    let limits = configuration.clientLimits
+    let connectionCap =
+        limits.enabled && limits.connections > 0
+        ? ConnectionCap(limit: limits.connections, exempt: Set(configuration.trustedProxies)) : nil
     return Application(
         responder: responder,
         // Event streams opened by a connection's first request are handed to the connection:
@@ -161,7 +168,8 @@ public func buildApplication(
             StreamingHTTP1Channel(
                 responder: applicationResponder,
                 router: responder,
-                configuration: HTTP1Channel.Configuration(idleTimeout: TimeAmount(configuration.idleTimeout))
+                configuration: HTTP1Channel.Configuration(idleTimeout: TimeAmount(configuration.idleTimeout)),
+                connections: connectionCap
             )
         },
         configuration: .init(address: .hostname(host, port: configuration.port), serverName: nil),

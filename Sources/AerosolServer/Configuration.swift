@@ -68,12 +68,15 @@ public struct Configuration: Sendable {
     /// when a proxy says the request came over HTTPS with `X-Forwarded-Proto: https`).
     public var secureCookies = false
     /// Addresses of reverse proxies whose `X-Forwarded-For` names the client (for the
-    /// per-address sign-in lockout and log lines); empty: the connection's peer is the client.
+    /// per-address sign-in lockout, the limits per client address and log lines); empty: the connection's peer is the client.
     public var trustedProxies: [String] = []
     /// Where `GET /metrics` (Prometheus) is served: `nil` (the default) on the API port, `0`
     /// nowhere (swift-metrics is then never bootstrapped, and counting costs nothing), any other
     /// port on a listener of its own on ``host``.
     public var metricsPort: Int?
+    /// The limits per client address: requests, token requests and stream opens per window,
+    /// open streams and connections (defaults Particle's, documented on ``ClientLimits``).
+    public var clientLimits = ClientLimits()
 
     /// The clock the server runs on (token and session expiry, sign-in lockouts, keepalives);
     /// tests set a ``ManualClock``.

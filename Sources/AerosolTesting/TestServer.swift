@@ -73,6 +73,10 @@ public struct TestServer: Sendable {
     }
 
     /// Runs `body` against a server, then shuts the server down gracefully.
+    ///
+    /// The server has the default limits per client address (``ClientLimits``): every client of
+    /// a test is 127.0.0.1, and each test server counts afresh. A test that opens more than 100
+    /// streams or token requests sets `configure`'s `clientLimits` (`.off`, or its own).
     public static func with<T: Sendable>(
         dataDirectory: String? = nil,
         configure: (inout Configuration) -> Void = { _ in },

@@ -8,7 +8,7 @@ struct ProxyOptions: ParsableArguments {
     @Option(
         name: .customLong("trusted-proxy"),
         help: ArgumentHelp(
-            "A reverse proxy's address (repeatable) whose X-Forwarded-For names the client, for the sign-in lockout and logs. [env: AEROSOL_TRUSTED_PROXIES, comma-separated] (default: none)",
+            "A reverse proxy's address (repeatable) whose X-Forwarded-For names the client, for the sign-in lockout, the limits per client address and logs. [env: AEROSOL_TRUSTED_PROXIES, comma-separated] (default: none)",
             valueName: "address"
         )
     )

@@ -137,6 +137,9 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup(title: "Metrics")
     var metrics: MetricsOptions
 
+    @OptionGroup(title: "Limits per client address")
+    var limits: LimitOptions
+
     func run() async throws {
         let configuration = try makeConfiguration()
         let format = try EnvironmentOption.resolve(logFormat, "AEROSOL_LOG_FORMAT", default: "text").lowercased()
@@ -276,6 +279,7 @@ struct Serve: AsyncParsableCommand {
         try console.apply(to: &configuration)
         try proxy.apply(to: &configuration)
         try metrics.apply(to: &configuration)
+        try limits.apply(to: &configuration)
         return configuration
     }
 

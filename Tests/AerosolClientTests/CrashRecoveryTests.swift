@@ -20,14 +20,24 @@ final class Acknowledged: Sendable {
 /// The real `aerosol serve` process, killed with SIGKILL in the middle of a publishing burst.
 @Suite("Crash recovery", .timeLimit(.minutes(5)))
 struct CrashRecoveryTests {
-    /// Starts `aerosol serve` on `port` with `directory` and waits until it answers.
-    static func serve(port: Int, directory: String) async throws -> ChildProcess {
+    /// Starts `aerosol serve` on `port` with `directory` (and more `arguments`, and `environment`
+    /// variables beside the test's own) and waits until it answers.
+    static func serve(
+        port: Int,
+        directory: String,
+        arguments: [String] = [],
+        environment: [String: String] = [:]
+    ) async throws -> ChildProcess {
         let process = ChildProcess()
         process.executableURL = CommandLine.executable
-        process.arguments = [
-            "serve", "--port", String(port), "--device-port", "0", "--udp-device-port", "0", "--data-dir", directory,
-            "--log-level", "error",
-        ]
+        process.arguments =
+            [
+                "serve", "--port", String(port), "--device-port", "0", "--udp-device-port", "0", "--data-dir",
+                directory, "--log-level", "error",
+            ] + arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         try process.run()
         // A raw connection each time: it fails at once while nothing listens, and no connection
         // pool's state from the killed server's time is involved.

@@ -18,7 +18,8 @@ struct ReadinessTests {
     @Test func notReadyWhileAnotherProcessHoldsTheWriteLock() async throws {
         try await TestServer.with { server in
             // Python's sqlite3 (another process, as a backup tool or a stray sqlite3 shell would
-            // be) takes the write lock and keeps it for 6 s.
+            // be) takes the write lock and keeps it until its standard input closes (not for a
+            // fixed time: on a loaded machine the probes below may take longer than any guess).
             let holder = ChildProcess()
             holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             let path = server.dataDirectory + "/aerosol.sqlite"
@@ -29,13 +30,15 @@ struct ReadinessTests {
                 c = sqlite3.connect(sys.argv[1], isolation_level=None)
                 c.execute('BEGIN IMMEDIATE')
                 print('locked', flush=True)
-                time.sleep(6)
+                sys.stdin.read()
                 c.execute('ROLLBACK')
                 """,
                 path,
             ]
             let output = Pipe()
+            let input = Pipe()
             holder.standardOutput = output
+            holder.standardInput = input
             try holder.run()
             defer { if holder.isRunning { holder.terminate() } }
             let line = output.fileHandleForReading.availableData
@@ -47,6 +50,7 @@ struct ReadinessTests {
             // A second probe meanwhile waits on the same write, not behind it.
             #expect(try await server.request(.GET, "/readyz").status == 503)
 
+            try input.fileHandleForWriting.close()
             holder.waitUntilExit()
             var answer = try await server.request(.GET, "/readyz")
             for _ in 0..<50 where answer.status != 200 {

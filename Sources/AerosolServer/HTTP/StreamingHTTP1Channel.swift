@@ -39,9 +39,17 @@ where Router.Context == CloudRequestContext {
     /// The router, to answer candidate stream requests directly.
     let router: Router
     let configuration: HTTP1Channel.Configuration
+    /// The cap on connections per client address (`nil`: none).
+    var connections: ConnectionCap?
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        channel.eventLoop.makeCompletedFuture {
+        if let connections, !connections.admit(channel, logger: logger) {
+            // No handlers: nothing is read, and ``handle(value:logger:)`` closes it at once.
+            return channel.eventLoop.makeSucceededFuture(
+                Value(channel: channel, opening: .init(channel.eventLoop.makeSucceededFuture(nil)))
+            )
+        }
+        return channel.eventLoop.makeCompletedFuture {
             // The handlers of Hummingbird's `HTTP1Channel.setup`, with the gate in place of the
             // connection state handler and the async channel, which are added on release.
             var limits = NIOHTTPDecoderLimitConfiguration()
@@ -73,7 +81,7 @@ where Router.Context == CloudRequestContext {
         case .stream(let head):
             await serveStream(head, channel: value.channel, logger: logger)
         case nil:
-            // Closed before a request arrived.
+            // Closed before a request arrived, or over the cap on connections per address.
             try? await value.channel.close()
         }
     }
