@@ -44,6 +44,9 @@ public struct FanoutBenchmark: Sendable {
         public var ackP99Ms: Double
         public var deliveredShare: Double
         public var subscribersDisconnected: Int
+        /// Server CPU (user + system) per delivery over the measured seconds, in microseconds:
+        /// the cost of a delivery, which other processes on the machine disturb less than the rate.
+        public var serverMicrosecondsPerDelivery: Double
         public var target: Double
         public var metTarget: Bool
 
@@ -58,6 +61,7 @@ public struct FanoutBenchmark: Sendable {
                     ("publish ack latency p99", "\(Format.number(ackP99Ms, 2)) ms"),
                     ("delivered / (published × subscribers)", "\(Format.number(deliveredShare * 100, 1)) %"),
                     ("subscribers disconnected", "\(subscribersDisconnected)"),
+                    ("server CPU per delivery", "\(Format.number(serverMicrosecondsPerDelivery, 2)) µs"),
                     ("target", "≥ \(Format.number(target)) deliveries/s: \(Format.verdict(metTarget))"),
                 ]
             )
@@ -97,9 +101,11 @@ public struct FanoutBenchmark: Sendable {
         let senders = try await clients.openPublishers(count: publishers, request: request, stopAt: stopAt)
         try await Task.sleep(for: .seconds(warmup))
         let before = try await board.total(resetLatency: true)
+        let cpuBefore = server.cpuSeconds
         let start = MonotonicClock.nanoseconds()
         try await Task.sleep(for: .seconds(duration))
         let after = try await board.total()
+        let cpu = server.cpuSeconds - cpuBefore
         let seconds = MonotonicClock.seconds(since: start)
         _ = await Clients.wait(for: senders.done, until: stopAt + .seconds(10))
         await Clients.close(senders.channels)
@@ -121,6 +127,7 @@ public struct FanoutBenchmark: Sendable {
             ackP99Ms: Format.milliseconds(after.ackLatency.percentile(0.99)),
             deliveredShare: published == 0 ? 0 : Double(deliveries) / Double(published * subscribers),
             subscribersDisconnected: after.streamsLost,
+            serverMicrosecondsPerDelivery: deliveries == 0 ? 0 : cpu * 1e6 / Double(deliveries),
             target: Self.target,
             metTarget: rate >= Self.target
         )

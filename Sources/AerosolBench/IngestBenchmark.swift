@@ -35,6 +35,9 @@ public struct IngestBenchmark: Sendable {
         public var ackP99Ms: Double
         public var rejected: Int
         public var connectionsLost: Int
+        /// Server CPU (user + system) per acknowledged event over the measured seconds, in
+        /// microseconds.
+        public var serverMicrosecondsPerEvent: Double
         public var target: Double
         public var metTarget: Bool
 
@@ -48,6 +51,7 @@ public struct IngestBenchmark: Sendable {
                     ("ack latency p99", "\(Format.number(ackP99Ms, 2)) ms"),
                     ("rejected", "\(rejected)"),
                     ("connections lost", "\(connectionsLost)"),
+                    ("server CPU per event", "\(Format.number(serverMicrosecondsPerEvent, 1)) µs"),
                     ("target", "≥ \(Format.number(target)) events/s: \(Format.verdict(metTarget))"),
                 ]
             )
@@ -85,9 +89,11 @@ public struct IngestBenchmark: Sendable {
         let publishers = try await clients.openPublishers(count: connections, request: request, stopAt: stopAt)
         try await Task.sleep(for: .seconds(warmup))
         let before = try await board.total(resetLatency: true)
+        let cpuBefore = server.cpuSeconds
         let start = MonotonicClock.nanoseconds()
         try await Task.sleep(for: .seconds(duration))
         let after = try await board.total()
+        let cpu = server.cpuSeconds - cpuBefore
         let seconds = MonotonicClock.seconds(since: start)
         _ = await Clients.wait(for: publishers.done, until: stopAt + .seconds(10))
         await Clients.close(publishers.channels)
@@ -104,6 +110,7 @@ public struct IngestBenchmark: Sendable {
             ackP99Ms: Format.milliseconds(after.ackLatency.percentile(0.99)),
             rejected: after.rejects - before.rejects,
             connectionsLost: after.publishersLost,
+            serverMicrosecondsPerEvent: events == 0 ? 0 : cpu * 1e6 / Double(events),
             target: Self.target,
             metTarget: rate >= Self.target
         )
