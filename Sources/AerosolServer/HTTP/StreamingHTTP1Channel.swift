@@ -28,6 +28,11 @@ import NIOHTTPTypesHTTP1
 /// loop goes on with the connection.
 struct StreamingHTTP1Channel<Router: HTTPResponder>: ServerChildChannel, HTTPChannelHandler
 where Router.Context == CloudRequestContext {
+    /// Receive buffers that start at 512 bytes (NIO's default starts at 2,048).
+    static var receiveBuffers: AdaptiveRecvByteBufferAllocator {
+        AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
+    }
+
     /// A connection waiting for how its first request is served.
     struct Value: ServerChildChannelValue {
         let channel: any Channel
@@ -50,6 +55,10 @@ where Router.Context == CloudRequestContext {
             )
         }
         return channel.eventLoop.makeCompletedFuture {
+            // Each connection keeps its last receive buffer for the next read: NIO's default
+            // first buffer (2 KiB) stays with every idle stream. A request head fits in 512
+            // bytes, and larger bodies grow the buffer after a read or two.
+            try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
             // The handlers of Hummingbird's `HTTP1Channel.setup`, with the gate in place of the
             // connection state handler and the async channel, which are added on release.
             var limits = NIOHTTPDecoderLimitConfiguration()
