@@ -60,12 +60,19 @@ struct MetricsTests {
         }
     }
 
-    @Test func anUnknownRouteIsCountedUnderOneLabelNotItsPath() async throws {
+    @Test func routesAreCountedByTemplateNeverByPath() async throws {
         try await TestServer.with { server in
+            let token = try await server.user("ada@example.com")
             _ = try await server.request(.GET, "/no/such/route/0123456789abcdef01234567")
+            _ = try await server.get("/v1/devices/fedcba9876543210fedcba98", token: token)
             let scrape = try await MetricsScrape.read(server)
             #expect(scrape.value(#"aerosol_http_requests_total{route="NotFound",method="GET",status="404"}"#) >= 1)
+            #expect(
+                scrape.value(#"aerosol_http_requests_total{route="/v1/devices/{device}",method="GET",status="403"}"#)
+                    >= 1
+            )
             #expect(!scrape.text.contains("0123456789abcdef01234567"))
+            #expect(!scrape.text.contains("fedcba9876543210fedcba98"))
         }
     }
 
