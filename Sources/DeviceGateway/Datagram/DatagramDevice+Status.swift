@@ -110,6 +110,8 @@ extension DatagramDevice {
                 self.productID = device.productID
                 self.updateSubscriptions()
                 self.persist()
+                self.resumeFirmwareUpdate()
+                self.autoUpdateIfNeeded()
                 self.logger.info(
                     "device online",
                     metadata: [
@@ -132,6 +134,7 @@ extension DatagramDevice {
         isOnline = false
         silenceTimer?.cancel()
         silenceTimer = nil
+        firmwareConnectionEnded()
         failWaiters("the device went offline")
         gateway.router.remove(serial)
         let gateway = self.gateway
@@ -184,6 +187,7 @@ extension DatagramDevice {
     /// Records a Describe.
     func described(_ describe: Describe, document: [UInt8]) {
         guard let deviceID else { return }
+        firmwareDescribed(describe)
         if describe.hasApplicationPart {
             application = describe
             applicationDocument = document
