@@ -17,7 +17,9 @@ extension GatewayContext {
                 at: Date(),
                 ipAddress: address,
                 platformID: hello.platformID.map(Int.init),
-                systemFirmwareVersion: version
+                systemFirmwareVersion: version,
+                // 0xFFFF: no product version (a developer's own firmware).
+                firmwareVersion: hello.productFirmwareVersion == 0xFFFF ? nil : Int(hello.productFirmwareVersion)
             )
             // Registered once recorded: a failed write leaves the previous connection online.
             if let previous = registry.goOnline(link) {
@@ -44,6 +46,16 @@ extension GatewayContext {
 
     /// Appends a device's event, in the scope of its current owner and product.
     func appendDeviceEvent(_ event: DevicePublish, deviceID: String) async throws {
+        // Device OS publishes its update flags at every connect (device-ota.md §6.2).
+        if event.name == "particle/device/updates/enabled" || event.name == "particle/device/updates/forced",
+            let value = Bool(event.data ?? "")
+        {
+            try await devices.reportedUpdateFlag(
+                id: deviceID,
+                forced: event.name.hasSuffix("forced"),
+                value: value
+            )
+        }
         let device = try await devices.find(id: deviceID)
         _ = try await log.append(
             EventDraft(
