@@ -112,6 +112,10 @@ struct FirmwareAfterTransferLiveTests {
                                 if case .restart = $0 { return true } else { return false }
                             }
                         }
+                        // It comes back and describes the new module, as a real device does: a
+                        // transfer whose last answer the restart cut off is confirmed only then
+                        // (until then it holds its slot).
+                        try await simulator.run(host: "127.0.0.1", port: server.devicePort) { _ in }
                     }
                 }
                 try await group.waitForAll()

@@ -53,14 +53,20 @@ extension FirmwareEndpoint {
                 }
                 return
             }
-            if let device = try await gateway.devices.find(id: deviceID) {
-                try await gateway.announce("spark/status", data: "auto-update", device: device)
-            }
-            let started = loop.makePromise(of: Void.self)
-            loop.execute {
-                handler.value.startFirmwareUpdate(image: file, validated: validated, profile: profile, promise: started)
-            }
+            // From here on the slot is this device's: whatever fails gives it back.
             do {
+                if let device = try await gateway.devices.find(id: deviceID) {
+                    try await gateway.announce("spark/status", data: "auto-update", device: device)
+                }
+                let started = loop.makePromise(of: Void.self)
+                loop.execute {
+                    handler.value.startFirmwareUpdate(
+                        image: file,
+                        validated: validated,
+                        profile: profile,
+                        promise: started
+                    )
+                }
                 try await started.futureResult.get()
             } catch {
                 gateway.updates.release(deviceID)
