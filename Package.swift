@@ -175,6 +175,7 @@ let package = Package(
                 "DeviceGateway",
                 "DeviceProtocol",
                 "CoAP",
+                "Firmware",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

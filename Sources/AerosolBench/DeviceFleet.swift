@@ -1,4 +1,5 @@
 import DeviceGateway
+import DeviceProtocol
 import Synchronization
 
 /// Many simulated devices connected to one gateway at once, each over the real protocol (RSA
@@ -21,6 +22,11 @@ public struct DeviceFleet: Sendable {
     public var concurrentHandshakes = 64
     /// The variables and functions every device declares (default none).
     public var application = SimulatedApplication()
+    /// The firmware of device `index`, which takes updates (default: none). Called once per
+    /// device; return the same instance for a device's every connection.
+    public var firmware: (@Sendable (Int) -> SimulatedFirmware?)?
+    /// The Hello every device sends (default ``DeviceSimulator/defaultHello``).
+    public var hello = DeviceSimulator.defaultHello
     /// Time a device has from connecting to the end of its Hello exchange (default 30 s).
     public var handshakeTimeout: Duration = .seconds(30)
     /// What has happened so far; readable from any task while ``run(_:)`` runs.
@@ -60,10 +66,12 @@ public struct DeviceFleet: Sendable {
         let progress = progress
         var handshaking = true
         do {
-            let simulator = try identities[index].simulator(
+            var simulator = try identities[index].simulator(
                 serverPublicKeyDER: serverPublicKeyDER,
                 application: application
             )
+            simulator.hello = hello
+            simulator.firmware = firmware?(index)
             try await simulator.run(host: host, port: port, timeout: handshakeTimeout) { device in
                 handshaking = false
                 permits.release()

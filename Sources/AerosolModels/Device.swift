@@ -31,6 +31,18 @@ public struct Device: Sendable, Hashable {
     public var variables: [String: String]
     /// When it became known to this cloud.
     public var createdAt: Date
+    /// The product firmware version in the device's last Hello (`nil` if it reported none).
+    public var firmwareVersion: Int?
+    /// What the device last published as `particle/device/updates/enabled`, if ever.
+    public var firmwareUpdatesEnabled: Bool?
+    /// What the device last published as `particle/device/updates/forced`, if ever.
+    public var firmwareUpdatesForced: Bool?
+    /// The product firmware version the device is locked to, if any.
+    public var desiredFirmwareVersion: Int?
+    /// Whether it is a development device (never updated automatically).
+    public var development = false
+    /// The default release of the device's product, if one is released.
+    public var defaultFirmwareVersion: Int?
 
     /// Creates a device value.
     public init(
@@ -81,8 +93,8 @@ extension Device {
     public var detailJSON: JSONValue {
         var members = commonMembers
         members.append(("owner", .string(ownerID)))
-        members.append(("firmware_updates_enabled", .bool(true)))
-        members.append(("firmware_updates_forced", .bool(false)))
+        members.append(("firmware_updates_enabled", .bool(firmwareUpdatesEnabled ?? true)))
+        members.append(("firmware_updates_forced", .bool(firmwareUpdatesForced ?? false)))
         return .object(members)
     }
 
@@ -91,17 +103,23 @@ extension Device {
     public var productJSON: JSONValue {
         var members = commonMembers
         members.append(("owner", .string(ownerID)))
-        members.append(("firmware_updates_enabled", .bool(true)))
-        members.append(("firmware_updates_forced", .bool(false)))
+        members.append(("firmware_updates_enabled", .bool(firmwareUpdatesEnabled ?? true)))
+        members.append(("firmware_updates_forced", .bool(firmwareUpdatesForced ?? false)))
         members.append(("firmware_product_id", .int(productID)))
         members.append(("groups", .array([])))
-        members.append(("firmware_version", .null))
-        members.append(("desired_firmware_version", .null))
-        members.append(("targeted_firmware_release_version", .null))
-        members.append(("development", .bool(false)))
+        members.append(("firmware_version", .int(firmwareVersion)))
+        members.append(("desired_firmware_version", .int(desiredFirmwareVersion)))
+        members.append(("targeted_firmware_release_version", .int(targetedFirmwareVersion)))
+        members.append(("development", .bool(development)))
         members.append(("quarantined", .bool(false)))
         members.append(("denied", .bool(false)))
         return .object(members)
+    }
+
+    /// The version automatic updates bring the device to: the one it is locked to, else its
+    /// product's default release.
+    public var targetedFirmwareVersion: Int? {
+        desiredFirmwareVersion ?? defaultFirmwareVersion
     }
 
     /// `variables` as the API shows it: an object sorted by name.

@@ -207,7 +207,7 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
         let events = self.events
         let interval = self.interval
         let prefixes = subscribe
-        let firmware = makeFirmware(hello: &simulator.hello)
+        let firmware = makeFirmware(hello: &simulator.hello, transport: .tcp)
         simulator.firmware = firmware
         // The device runs until interrupted; an update's restart (or a misbehaving drop) is a
         // reconnect, as a real device's.
@@ -272,21 +272,7 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
                     // Ends when the connection does.
                     for await event in device.events { printLine("received \(event.name)=\(event.data ?? "")") }
                 }
-                group.addTask {
-                    for await update in firmware.updates {
-                        switch update {
-                        case .applied(let sent):
-                            printLine(
-                                "firmware update applied: \(sent.size) bytes, module \(sent.primaryModule.hashHex)"
-                            )
-                        case .rejected(let reason):
-                            printLine("firmware update rejected: \(reason)")
-                        case .restart(let reason), .disconnect(let reason):
-                            restart.set(reason)
-                            throw SimulatedRestart(reason: reason)
-                        }
-                    }
-                }
+                group.addTask { try await Self.follow(firmware, restart: restart) }
                 group.addTask {
                     // Publishes and pings until cancelled (a restart ends the connection).
                     try await Self.session(device, events: events, interval: interval) { name, data, code in
@@ -296,22 +282,6 @@ struct DeviceSimulateCommand: AsyncParsableCommand {
                 }
             }
         }
-    }
-
-    /// The device's firmware, from the --ota-* options; v3 sets the Hello flag.
-    private func makeFirmware(hello: inout Hello) -> SimulatedFirmware {
-        var misbehaviour = ReceiverMisbehaviour()
-        misbehaviour.dropAlways = Set(otaDrop)
-        misbehaviour.disconnectAfterChunks = otaDisconnectAfter
-        misbehaviour.refuse = otaRefuse
-        let otaProtocol: OTAProtocol = self.otaProtocol == "v3" ? .v3 : .legacy
-        if otaProtocol == .v3 { hello.flags.insert(.otaProtocolV3) }
-        return SimulatedFirmware(
-            otaProtocol: otaProtocol,
-            platformID: hello.platformID ?? 3,
-            maximumBinarySize: Int(hello.maximumBinarySize ?? 10_485_760),
-            misbehaviour: misbehaviour
-        )
     }
 
     /// The `--publish` events as (name, data).

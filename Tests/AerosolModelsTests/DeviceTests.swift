@@ -106,6 +106,31 @@ struct DeviceTests {
         #expect(device.productJSON["product_id"] == .int(30301))
     }
 
+    @Test("The product device object shows what the device reports and what its product targets")
+    func productJSONFirmwareFields() {
+        var device = Self.device(productID: 30301, platformID: 12)
+        #expect(
+            device.productJSON.serialized
+                == #"{"id":"0123456789abcdef01234567","name":"weatherman","last_app":"","last_ip_address":"203.0.113.7","last_heard":"2024-05-13T10:55:40.306Z","last_handshake_at":"2024-05-13T10:55:12.000Z","product_id":30301,"platform_id":12,"online":true,"connected":true,"cellular":false,"notes":null,"status":"normal","functions":[],"variables":{},"serial_number":"","mac_wifi":"","system_firmware_version":"5.0.0","owner":"597771d1f92bae142dbb7559","firmware_updates_enabled":true,"firmware_updates_forced":false,"firmware_product_id":30301,"groups":[],"firmware_version":null,"desired_firmware_version":null,"targeted_firmware_release_version":null,"development":false,"quarantined":false,"denied":false}"#
+        )
+        // Runs version 3 (its Hello), the product released 5, updates disabled on the device.
+        device.firmwareVersion = 3
+        device.defaultFirmwareVersion = 5
+        device.firmwareUpdatesEnabled = false
+        device.firmwareUpdatesForced = true
+        device.development = true
+        #expect(
+            device.productJSON.serialized
+                == #"{"id":"0123456789abcdef01234567","name":"weatherman","last_app":"","last_ip_address":"203.0.113.7","last_heard":"2024-05-13T10:55:40.306Z","last_handshake_at":"2024-05-13T10:55:12.000Z","product_id":30301,"platform_id":12,"online":true,"connected":true,"cellular":false,"notes":null,"status":"normal","functions":[],"variables":{},"serial_number":"","mac_wifi":"","system_firmware_version":"5.0.0","owner":"597771d1f92bae142dbb7559","firmware_updates_enabled":false,"firmware_updates_forced":true,"firmware_product_id":30301,"groups":[],"firmware_version":3,"desired_firmware_version":null,"targeted_firmware_release_version":5,"development":true,"quarantined":false,"denied":false}"#
+        )
+        // Locked to 4: that is its target.
+        device.desiredFirmwareVersion = 4
+        #expect(device.productJSON["desired_firmware_version"] == .int(4))
+        #expect(device.productJSON["targeted_firmware_release_version"] == .int(4))
+        #expect(device.detailJSON["firmware_updates_enabled"] == .bool(false))
+        #expect(device.detailJSON["firmware_updates_forced"] == .bool(true))
+    }
+
     private func keys(_ value: JSONValue) -> [String] {
         guard case .object(let members) = value else { return [] }
         return members.map(\.0)

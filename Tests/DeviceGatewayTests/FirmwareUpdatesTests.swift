@@ -29,4 +29,47 @@ struct FirmwareUpdatesTests {
         updates.release("c")
         #expect(updates.count == 0)
     }
+
+    @Test func aDeviceThatDoesNotComeBackExpiresOnlyItsOwnUpdate() {
+        let updates = FirmwareUpdates()
+        let now = ContinuousClock.now
+        #expect(updates.reserve("a", firmware: Self.firmware, at: now))
+        let first = updates.transferred("a", until: now + .seconds(1))
+        #expect(first != nil)
+        // The deadline passes, a new update to the device starts: the old deadline is not its.
+        #expect(updates.reserve("a", firmware: Self.firmware, at: now + .seconds(2)))
+        #expect(!updates.expire("a", generation: first!))
+        let second = updates.transferred("a", until: now + .seconds(3))
+        #expect(second != first)
+        // Its own deadline ends it, once.
+        #expect(updates.expire("a", generation: second!))
+        #expect(!updates.expire("a", generation: second!))
+        #expect(updates.count == 0)
+        // A device that described itself in time is not expired.
+        #expect(updates.reserve("b", firmware: Self.firmware, at: now))
+        let third = updates.transferred("b", until: now + .seconds(1))
+        #expect(updates.restarted("b") != nil)
+        #expect(!updates.expire("b", generation: third!))
+    }
+
+    @Test func automaticUpdatesWithoutASlotWaitInOrderUntilOneFrees() {
+        let updates = FirmwareUpdates()
+        let now = ContinuousClock.now
+        #expect(updates.reserve("a", firmware: Self.firmware, at: now, automaticLimit: 1))
+        #expect(!updates.reserve("b", firmware: Self.firmware, at: now, automaticLimit: 1))
+        updates.wait("b")
+        updates.wait("c")
+        updates.wait("b")
+        #expect(updates.waiting == ["b", "c"])
+        // No slot free: nobody is handed out.
+        #expect(updates.takeWaiting(limit: 1).isEmpty)
+        // The transfer to "a" ends: the oldest waiting device gets the slot.
+        updates.transferred("a", until: now + .seconds(60))
+        #expect(updates.takeWaiting(limit: 1) == ["b"])
+        #expect(updates.reserve("b", firmware: Self.firmware, at: now, automaticLimit: 1))
+        #expect(updates.waiting == ["c"])
+        updates.release("b")
+        #expect(updates.takeWaiting(limit: 1) == ["c"])
+        #expect(updates.waiting.isEmpty)
+    }
 }

@@ -71,7 +71,13 @@ struct ProductFirmwareRoutes {
             return .json(Self.json(firmware))
         }
         routes.on(.put, "/v1/products/:product/devices/:device", .caller) { request, context in
-            try await Self.setTarget(context, cloud: cloud)
+            // A multipart body flashes the device, as `PUT /v1/devices/:device` does (product
+            // routes mirror the sandbox ones, the device by ID only).
+            guard FirmwareUpload.isMultipart(request) else { return try await Self.setTarget(context, cloud: cloud) }
+            let caller = try context.caller
+            let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
+            let device = try await cloud.productDevice(try context.parameters.decoded("device"), in: product)
+            return try await DeviceRoutes.flash(request, device: device, cloud: cloud)
         }
         routes.on(.get, "/v1/products/:product/firmware", .caller) { request, context in
             let caller = try context.caller

@@ -213,6 +213,13 @@ enum Migrations {
             )
             """
         ],
+        // 9: what a device reports about its firmware: the product firmware version of its
+        // Hello, and the update flags it publishes (particle/device/updates/enabled, /forced).
+        [
+            "ALTER TABLE devices ADD COLUMN firmware_version INTEGER NULL",
+            "ALTER TABLE devices ADD COLUMN firmware_updates_enabled INTEGER NULL",
+            "ALTER TABLE devices ADD COLUMN firmware_updates_forced INTEGER NULL",
+        ],
     ]
 
     /// Work a step does after its statements, in its transaction, with the server secret.

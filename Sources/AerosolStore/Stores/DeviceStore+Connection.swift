@@ -4,14 +4,16 @@ import SQLKit
 
 extension DeviceStore {
     /// Records a device connection after its handshake and Hello: online, heard and handshaken
-    /// now, from `ipAddress`, with the platform (and system firmware, when known) it reported.
-    /// Registers the device if the cloud has not seen it. Returns the device as stored.
+    /// now, from `ipAddress`, with the platform (and system firmware, when known) it reported,
+    /// and the product firmware version of its Hello (`firmwareVersion`; `nil` keeps the one
+    /// stored). Registers the device if the cloud has not seen it. Returns the device as stored.
     public func connected(
         id: String,
         at date: Date,
         ipAddress: String?,
         platformID: Int?,
-        systemFirmwareVersion: String?
+        systemFirmwareVersion: String?,
+        firmwareVersion: Int? = nil
     ) async throws -> Device {
         let now = Timestamp.milliseconds(date)
         try await database.transaction { sql in
@@ -22,7 +24,8 @@ extension DeviceStore {
                 """
                 UPDATE devices SET online = 1, last_heard = \(bind: now), last_handshake_at = \(bind: now),
                     last_ip_address = \(bind: ipAddress), platform_id = COALESCE(\(bind: platformID), platform_id),
-                    system_firmware_version = COALESCE(\(bind: systemFirmwareVersion), system_firmware_version)
+                    system_firmware_version = COALESCE(\(bind: systemFirmwareVersion), system_firmware_version),
+                    firmware_version = COALESCE(\(bind: firmwareVersion), firmware_version)
                 WHERE id = \(bind: id)
                 """
             ).run()
@@ -36,7 +39,7 @@ extension DeviceStore {
     /// connection in a crash (`kill -9`, power loss) and was never reported offline.
     public func markAllOffline() async throws -> [Device] {
         try await database.transaction { sql in
-            let ghosts = try await sql.raw("SELECT * FROM devices WHERE online = 1").all().map(Self.device)
+            let ghosts = try await sql.raw("\(unsafeRaw: Self.selectDevices) WHERE online = 1").all().map(Self.device)
             try await sql.raw("UPDATE devices SET online = 0 WHERE online = 1").run()
             return ghosts
         }
@@ -50,6 +53,17 @@ extension DeviceStore {
             for (id, date) in times.sorted(by: { $0.key < $1.key }) {
                 try await sql.raw("UPDATE devices SET \(Self.laterHeard(date)) WHERE id = \(bind: id)").run()
             }
+        }
+    }
+
+    /// Records an update flag the device published (`particle/device/updates/enabled` or
+    /// `/forced`).
+    public func reportedUpdateFlag(id: String, forced: Bool, value: Bool) async throws {
+        let column = forced ? "firmware_updates_forced" : "firmware_updates_enabled"
+        try await database.write { sql in
+            try await sql.raw(
+                "UPDATE devices SET \(unsafeRaw: column) = \(bind: value ? 1 : 0) WHERE id = \(bind: id)"
+            ).run()
         }
     }
 

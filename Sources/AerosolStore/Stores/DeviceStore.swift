@@ -13,14 +13,14 @@ public struct DeviceStore: Sendable {
 
     /// The device with this id, if known.
     public func find(id: String) async throws -> Device? {
-        try await database.sql.raw("SELECT * FROM devices WHERE id = \(bind: id)").first().map(Self.device)
+        try await database.sql.raw("\(unsafeRaw: Self.selectDevices) WHERE id = \(bind: id)").first().map(Self.device)
     }
 
     /// The device of `ownerID` with this id or name, if any.
     public func find(idOrName: String, ownerID: String) async throws -> Device? {
         try await database.sql.raw(
             """
-            SELECT * FROM devices WHERE owner_id = \(bind: ownerID) AND (id = \(bind: idOrName) OR name = \(bind: idOrName))
+            \(unsafeRaw: Self.selectDevices) WHERE owner_id = \(bind: ownerID) AND (id = \(bind: idOrName) OR name = \(bind: idOrName))
             ORDER BY CASE WHEN id = \(bind: idOrName) THEN 0 ELSE 1 END LIMIT 1
             """
         ).first().map(Self.device)
@@ -30,7 +30,7 @@ public struct DeviceStore: Sendable {
     public func list(ownerID: String) async throws -> [Device] {
         try await database.sql.raw(
             """
-            SELECT * FROM devices WHERE owner_id = \(bind: ownerID)
+            \(unsafeRaw: Self.selectDevices) WHERE owner_id = \(bind: ownerID)
             ORDER BY COALESCE(last_handshake_at, 0) DESC, created_at DESC, id
             """
         ).all().map(Self.device)
@@ -190,7 +190,7 @@ public struct DeviceStore: Sendable {
             try await database.sql.raw("SELECT COUNT(*) AS n FROM devices WHERE \(condition)").first()?
             .decode(column: "n", as: Int.self) ?? 0
         let devices = try await database.sql.raw(
-            "SELECT * FROM devices WHERE \(condition) ORDER BY id LIMIT \(bind: perPage) OFFSET \(bind: (page - 1) * perPage)"
+            "\(unsafeRaw: Self.selectDevices) WHERE \(condition) ORDER BY id LIMIT \(bind: perPage) OFFSET \(bind: (page - 1) * perPage)"
         ).all().map(Self.device)
         return (devices, total)
     }
@@ -200,7 +200,31 @@ public struct DeviceStore: Sendable {
             && name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == "-" }
     }
 
+    /// Devices with their firmware target (lock, development mode) and their product's default
+    /// release: `SELECT` this, then `WHERE …` on the `devices` columns.
+    static let selectDevices = """
+        SELECT devices.*, t.desired_version AS desired_firmware_version,
+            COALESCE(t.development, 0) AS development,
+            (SELECT f.version FROM product_firmware f
+                WHERE f.product_id = devices.product_id AND f.product_default = 1) AS default_firmware_version
+        FROM devices LEFT JOIN device_firmware_targets t ON t.device_id = devices.id
+        """
+
     static func device(_ row: any SQLRow) throws -> Device {
+        var device = try plainDevice(row)
+        func optional<T: Decodable>(_ column: String, as type: T.Type) throws -> T? {
+            row.contains(column: column) ? try row.decode(column: column, as: T?.self) : nil
+        }
+        device.firmwareVersion = try optional("firmware_version", as: Int.self)
+        device.firmwareUpdatesEnabled = try optional("firmware_updates_enabled", as: Int.self).map { $0 != 0 }
+        device.firmwareUpdatesForced = try optional("firmware_updates_forced", as: Int.self).map { $0 != 0 }
+        device.desiredFirmwareVersion = try optional("desired_firmware_version", as: Int.self)
+        device.development = try optional("development", as: Int.self).map { $0 != 0 } ?? false
+        device.defaultFirmwareVersion = try optional("default_firmware_version", as: Int.self)
+        return device
+    }
+
+    private static func plainDevice(_ row: any SQLRow) throws -> Device {
         Device(
             id: try row.decode(column: "id", as: String.self),
             name: try row.decode(column: "name", as: String?.self),

@@ -117,6 +117,8 @@ extension DatagramDevice {
                 self.productID = device.productID
                 self.updateSubscriptions()
                 self.persist()
+                self.resumeFirmwareUpdate()
+                self.autoUpdateIfNeeded()
                 self.logger.info(
                     "device online",
                     metadata: [
@@ -139,6 +141,7 @@ extension DatagramDevice {
         isOnline = false
         silenceTimer?.cancel()
         silenceTimer = nil
+        firmwareConnectionEnded()
         failWaiters("the device went offline")
         gateway.router.remove(serial)
         let gateway = self.gateway
@@ -191,6 +194,7 @@ extension DatagramDevice {
     /// Records a Describe.
     func described(_ describe: Describe, document: [UInt8]) {
         guard let deviceID else { return }
+        firmwareDescribed(describe)
         if describe.hasApplicationPart {
             application = describe
             applicationDocument = document

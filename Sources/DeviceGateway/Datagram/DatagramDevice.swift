@@ -74,6 +74,8 @@ final class DatagramDevice {
     var goodbye: Goodbye?
     /// Records dropped, by reason (each reason is logged once per session).
     var drops: [String: Int] = [:]
+    /// What the device described for firmware updates, and the transfer running, if any.
+    var firmware = ConnectionFirmware()
 
     init(session: DTLSSession, peer: SocketAddress, server: DatagramHandler, eventLoop: any EventLoop) {
         self.dtls = session
@@ -228,6 +230,7 @@ final class DatagramDevice {
                 continue
             }
             inbox.removeFirst()
+            if firmware.transfer != nil, firmwareClaims(bytes) { continue }
             noteGoodbye(bytes)
             actions = session.receive(bytes, at: .now)
         }
@@ -385,6 +388,7 @@ final class DatagramDevice {
         ended = true
         retransmissionTimer?.cancel()
         silenceTimer?.cancel()
+        firmwareConnectionEnded()
         failWaiters("the device's session ended")
         server.remove(self)
         forgetStoredSession()
@@ -393,6 +397,7 @@ final class DatagramDevice {
     /// The gateway is stopping: report the device offline (the session could resume).
     func shutDown() {
         if isOnline { goOffline("the server is stopping") }
+        firmwareConnectionEnded()
         ended = true
         retransmissionTimer?.cancel()
         silenceTimer?.cancel()

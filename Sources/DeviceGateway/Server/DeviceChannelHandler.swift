@@ -36,6 +36,9 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
     let gateway: GatewayContext
     var logger: Logger
     var context: ChannelHandlerContext?
+    /// The connection's event loop, also after the handler is removed (work that outlives the
+    /// connection, such as the last `spark/flash/status`, is scheduled on it).
+    let eventLoop: any EventLoop
 
     // Handshake, then session.
     var handshake: ServerHandshake?
@@ -72,8 +75,9 @@ final class DeviceChannelHandler: ChannelDuplexHandler {
     /// Firmware updates on this connection (`DeviceChannelHandler+Firmware.swift`).
     var firmware = ConnectionFirmware()
 
-    init(serial: UInt64, gateway: GatewayContext) {
+    init(serial: UInt64, gateway: GatewayContext, eventLoop: any EventLoop) {
         self.serial = serial
+        self.eventLoop = eventLoop
         self.gateway = gateway
         self.logger = gateway.logger
     }

@@ -89,7 +89,7 @@ public final class DeviceGateway: Service, Sendable {
                     }
                     try child.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: pingAfter),
-                        DeviceChannelHandler(serial: serial, gateway: context),
+                        DeviceChannelHandler(serial: serial, gateway: context, eventLoop: child.eventLoop),
                     ])
                 }
             }

@@ -5,13 +5,11 @@ import NIOCore
 extension DeviceLink {
     /// What validating a file for the device needs (Hello and last system Describe).
     ///
-    /// - Throws: ``GatewayError`` `.notConnected` before Hello or after the connection closed;
-    ///   `.refused` for a device connected over UDP (updates go over TCP only, for now).
+    /// - Throws: ``GatewayError`` `.notConnected` before Hello or after the connection closed.
     func firmwareProfile() async throws -> DeviceProfile {
         let endpoint = self.endpoint
-        let profile = try await eventLoop.submit { () throws -> DeviceProfile? in
-            guard let firmware = endpoint.value as? any FirmwareEndpoint else { throw Self.overUDP }
-            return firmware.firmwareProfile
+        let profile = try await eventLoop.submit { () -> DeviceProfile? in
+            (endpoint.value as? any FirmwareEndpoint)?.firmwareProfile
         }.get()
         guard let profile else { throw GatewayError.notConnected() }
         return profile
@@ -29,7 +27,7 @@ extension DeviceLink {
         let endpoint = self.endpoint
         eventLoop.execute {
             guard let firmware = endpoint.value as? any FirmwareEndpoint else {
-                promise.fail(Self.overUDP)
+                promise.fail(GatewayError.notConnected())
                 return
             }
             firmware.startFirmwareUpdate(image: image, validated: validated, profile: profile, promise: promise)
@@ -45,7 +43,9 @@ extension DeviceLink {
         }.get()
     }
 
-    private static var overUDP: GatewayError {
-        .refused("the device is connected over UDP: firmware updates are sent over TCP only, for now")
+    /// Has the endpoint check again whether its product wants it updated (a slot freed).
+    func retryAutomaticUpdate() {
+        let endpoint = self.endpoint
+        eventLoop.execute { (endpoint.value as? any FirmwareEndpoint)?.autoUpdateIfNeeded() }
     }
 }

@@ -17,7 +17,9 @@ extension GatewayContext {
                 at: Date(),
                 ipAddress: address,
                 platformID: hello.platformID.map(Int.init),
-                systemFirmwareVersion: version
+                systemFirmwareVersion: version,
+                // 0xFFFF: no product version (a developer's own firmware).
+                firmwareVersion: hello.productFirmwareVersion == 0xFFFF ? nil : Int(hello.productFirmwareVersion)
             )
             // Registered once recorded: a failed write leaves the previous connection online.
             if let previous = registry.goOnline(link) {
@@ -45,6 +47,16 @@ extension GatewayContext {
     /// Appends a device's event, in the scope of its current owner and product.
     func appendDeviceEvent(_ event: DevicePublish, deviceID: String) async throws {
         let device = try await devices.find(id: deviceID)
+        // Device OS publishes its update flags at every connect (device-ota.md §6.2): written
+        // only when one changes (the defaults, enabled and not forced, are not written), so that
+        // a connect costs no more durable writes than before.
+        if let device, event.name.hasPrefix("particle/device/updates/"), let value = Bool(event.data ?? "") {
+            let forced = event.name == "particle/device/updates/forced"
+            let known = forced ? device.firmwareUpdatesForced ?? false : device.firmwareUpdatesEnabled ?? true
+            if forced || event.name == "particle/device/updates/enabled", value != known {
+                try await devices.reportedUpdateFlag(id: deviceID, forced: forced, value: value)
+            }
+        }
         _ = try await log.append(
             EventDraft(
                 name: event.name,

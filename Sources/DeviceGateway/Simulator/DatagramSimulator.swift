@@ -21,6 +21,10 @@ public final class DatagramSimulator: Sendable {
     public let hello: Hello
     /// Its variables and functions.
     public let application: SimulatedApplication
+    /// Its firmware, which accepts updates (made with transport `.udp`); `nil` ignores them. It
+    /// keeps what the device keeps across runs; after it restarts the device, the next run is a
+    /// full handshake with a Hello and Describe of the new firmware.
+    public let firmware: SimulatedFirmware?
     private let client: Mutex<DTLSClient>
     private let established = Mutex(false)
 
@@ -55,11 +59,13 @@ public final class DatagramSimulator: Sendable {
         privateKey: P256.Signing.PrivateKey,
         serverPublicKey: P256.Signing.PublicKey,
         hello: Hello? = nil,
-        application: SimulatedApplication = SimulatedApplication()
+        application: SimulatedApplication = SimulatedApplication(),
+        firmware: SimulatedFirmware? = nil
     ) {
         self.deviceID = deviceID
         self.hello = hello ?? Self.defaultHello(deviceID: deviceID)
         self.application = application
+        self.firmware = firmware
         self.client = Mutex(DTLSClient(deviceKey: privateKey, serverPublicKey: serverPublicKey))
     }
 
@@ -72,7 +78,9 @@ public final class DatagramSimulator: Sendable {
         deviceID: DeviceID,
         privateKeyFile: some DataProtocol,
         serverKeyFile: some DataProtocol,
-        application: SimulatedApplication = SimulatedApplication()
+        hello: Hello? = nil,
+        application: SimulatedApplication = SimulatedApplication(),
+        firmware: SimulatedFirmware? = nil
     ) throws {
         let data = Data(privateKeyFile)
         let privateKey: P256.Signing.PrivateKey
@@ -104,7 +112,14 @@ public final class DatagramSimulator: Sendable {
         guard let serverKey = try? P256.Signing.PublicKey(derRepresentation: spki.derRepresentation) else {
             throw GatewayError.invalidServerKeyFile("not an EC P-256 public key")
         }
-        self.init(deviceID: deviceID, privateKey: privateKey, serverPublicKey: serverKey, application: application)
+        self.init(
+            deviceID: deviceID,
+            privateKey: privateKey,
+            serverPublicKey: serverKey,
+            hello: hello,
+            application: application,
+            firmware: firmware
+        )
     }
 
     /// A simulator with a new random device ID and EC key (for fleets), and the PEM public key
@@ -152,14 +167,28 @@ public final class DatagramSimulator: Sendable {
                 }
             }
         let (stream, continuation) = AsyncStream.makeStream(of: SimulatedDevice.Outgoing.self)
+        // After an applied update the device's Hello carries the new product version.
+        var announced = self.hello
+        if let version = firmware?.productVersion { announced.productFirmwareVersion = version }
+        let hello = announced
         let device = SimulatedDevice(
             deviceID: deviceID,
             hello: hello,
             application: application,
+            firmware: firmware,
             outgoing: continuation
         )
+        let firmware = self.firmware
+        let restarts = firmware?.restarts
+        firmware?.attach(device)
+        defer {
+            firmware?.detach()
+            // A restart loses the in-memory session: the next run is a full handshake.
+            if let restarts, firmware?.restarts != restarts { established.withLock { $0 = false } }
+        }
         let resuming = canResume
         let underlying = channel.channel
+        device.closer.withLock { $0 = { underlying.close(promise: nil) } }
         let flight = Flight()
         let timer = underlying.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             device.fail(GatewayError.timedOut("the server did not complete the handshake and Hello in time"))
@@ -181,7 +210,13 @@ public final class DatagramSimulator: Sendable {
                 }
                 group.addTask {
                     do {
-                        try await self.read(inbound, device: device, resuming: resuming, flight: flight)
+                        try await self.read(
+                            inbound,
+                            device: device,
+                            hello: hello,
+                            resuming: resuming,
+                            flight: flight
+                        )
                         device.fail(GatewayError.connectionClosed())
                     } catch {
                         device.fail(error)
@@ -239,6 +274,7 @@ public final class DatagramSimulator: Sendable {
     private func read(
         _ inbound: NIOAsyncChannelInboundStream<AddressedEnvelope<ByteBuffer>>,
         device: SimulatedDevice,
+        hello: Hello,
         resuming: Bool,
         flight: Flight
     ) async throws {
@@ -280,6 +316,10 @@ public final class DatagramSimulator: Sendable {
             let (messages, closed) = client.withLock { $0.open(Array(envelope.data.readableBytesView)) }
             for bytes in messages {
                 guard let message = try? CoAPMessage(decoding: bytes) else { continue }
+                if ready, let firmware = device.firmware, firmware.handles(message) {
+                    firmware.receive(message)
+                    continue
+                }
                 switch (message.type, message.code) {
                 case (.reset, _) where !ready:
                     // Device OS discards its session on an RST: a full handshake next time.

@@ -7,7 +7,9 @@ import Synchronization
 /// ``UpdateReceiver`` (which checks CRC-32 and SHA-256 at the end), and once one is applied the
 /// device describes the new user module on its next connection.
 ///
-/// Give the same instance to ``DeviceSimulator/firmware`` for every connection; watch
+/// The same instance serves a TCP device (``DeviceSimulator/firmware``) or a UDP one
+/// (``DatagramSimulator/firmware``): only the receiver's transport differs (over UDP the
+/// device's separate answers are CON). Give it to every connection of the device; watch
 /// ``updates`` to learn when the device "reboots" (``Update/restart(_:)``): end the connection
 /// then and connect again, as the device would.
 public final class SimulatedFirmware: Sendable {
@@ -29,6 +31,7 @@ public final class SimulatedFirmware: Sendable {
         var productVersion: UInt16?
         var timer: Task<Void, Never>?
         var device: SimulatedDevice?
+        var restarts = 0
     }
 
     /// Updates as they happen (the newest 100 are kept for a reader that falls behind).
@@ -37,17 +40,19 @@ public final class SimulatedFirmware: Sendable {
     private let state: Mutex<State>
 
     /// Firmware that accepts updates by `otaProtocol` for `platformID`, misbehaving as
-    /// `misbehaviour` says; `installed` is the user module it runs at first, if any.
+    /// `misbehaviour` says; `installed` is the user module it runs at first, if any. `transport`
+    /// is the one the device connects by.
     public init(
         otaProtocol: OTAProtocol,
         platformID: UInt16,
+        transport: Transport = .tcp,
         maximumBinarySize: Int = 10_485_760,
         misbehaviour: ReceiverMisbehaviour = ReceiverMisbehaviour(),
         installed: InstalledModule? = nil
     ) {
         var configuration = UpdateReceiver.Configuration(
             otaProtocol: otaProtocol,
-            transport: .tcp,
+            transport: transport,
             platformID: platformID
         )
         configuration.maximumBinarySize = maximumBinarySize
@@ -61,6 +66,10 @@ public final class SimulatedFirmware: Sendable {
 
     /// The product version of the last applied update (the device's Hello reports it), if any.
     public var productVersion: UInt16? { state.withLock { $0.productVersion } }
+
+    /// How often the device has restarted (a UDP device loses its in-memory DTLS session then,
+    /// as the Device OS virtual device does: its next connection is a full handshake).
+    public var restarts: Int { state.withLock { $0.restarts } }
 
     /// The user module the device runs, as its system Describe reports it.
     public var installedModule: InstalledModule? { state.withLock { $0.installed } }
@@ -146,6 +155,7 @@ public final class SimulatedFirmware: Sendable {
             case .rejected(let reason):
                 continuation.yield(.rejected(reason))
             case .restart(let reason):
+                state.withLock { $0.restarts += 1 }
                 continuation.yield(.restart(reason))
             }
         }

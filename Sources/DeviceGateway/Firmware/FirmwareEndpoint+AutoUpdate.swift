@@ -5,20 +5,22 @@ import NIOCore
 
 /// Automatic product updates: a product device that comes online with another product firmware
 /// version than its product's default release gets that release, with at most
-/// ``GatewaySettings/otaConcurrency`` automatic transfers at once. A device locked to a version
-/// gets that version instead; a development device is never updated automatically.
-extension DeviceChannelHandler {
+/// ``GatewaySettings/otaConcurrency`` automatic transfers at once; a device that finds every slot
+/// taken waits in a queue and starts when one frees (``GatewayContext/startWaitingUpdates()``).
+/// A device locked to a version gets that version instead; a development device is never
+/// updated automatically.
+extension FirmwareEndpoint {
     /// Starts the product's default release on this device if it runs another version.
     func autoUpdateIfNeeded() {
-        guard firmware.transfer == nil, let deviceID, let productID = online?.productID,
+        guard firmware.transfer == nil, let deviceID, let productID = firmwareProductID,
             let directory = gateway.settings.firmwareDirectory, let profile = firmwareProfile,
-            let hello = session?.hello, let context
+            let hello = firmwareSession?.hello, acceptsFirmware
         else { return }
         let running = Int(hello.productFirmwareVersion)
         let gateway = self.gateway
         let logger = self.logger
-        let loop = context.eventLoop
-        let handler = NIOLoopBound(self, eventLoop: loop)
+        let loop = firmwareEventLoop
+        let handler = NIOLoopBound<any FirmwareEndpoint>(self, eventLoop: loop)
         let work = loop.makeFutureWithTask {
             let store = gateway.devices.productFirmware
             let target = try await store.target(deviceID: deviceID)
@@ -40,20 +42,35 @@ extension DeviceChannelHandler {
                     automaticLimit: gateway.settings.otaConcurrency
                 )
             else {
-                logger.info("automatic update deferred: busy", metadata: ["firmware.version": "\(release.version)"])
+                if !gateway.updates.isUpdating(deviceID) {
+                    gateway.updates.wait(deviceID)
+                    logger.info(
+                        "automatic update waits for a free slot",
+                        metadata: ["firmware.version": "\(release.version)"]
+                    )
+                    // A slot may have freed since it was counted.
+                    gateway.startWaitingUpdates()
+                }
                 return
             }
-            if let device = try await gateway.devices.find(id: deviceID) {
-                try await gateway.announce("spark/status", data: "auto-update", device: device)
-            }
-            let started = loop.makePromise(of: Void.self)
-            loop.execute {
-                handler.value.startFirmwareUpdate(image: file, validated: validated, profile: profile, promise: started)
-            }
+            // From here on the slot is this device's: whatever fails gives it back.
             do {
+                if let device = try await gateway.devices.find(id: deviceID) {
+                    try await gateway.announce("spark/status", data: "auto-update", device: device)
+                }
+                let started = loop.makePromise(of: Void.self)
+                loop.execute {
+                    handler.value.startFirmwareUpdate(
+                        image: file,
+                        validated: validated,
+                        profile: profile,
+                        promise: started
+                    )
+                }
                 try await started.futureResult.get()
             } catch {
                 gateway.updates.release(deviceID)
+                gateway.startWaitingUpdates()
                 throw error
             }
         }

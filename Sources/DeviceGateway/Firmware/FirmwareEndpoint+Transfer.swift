@@ -4,15 +4,17 @@ import DeviceProtocol
 import Firmware
 import NIOCore
 
-/// Firmware updates on the device's connection: a ``FirmwareTransfer`` driven on the event loop.
-/// The transfer's messages share the session's message IDs; messages from the device that the
-/// transfer claims never reach the session. The transfer does not know the transport: it gets
-/// the connection as a ``TransferConnection`` and hands back CoAP messages to write.
-extension DeviceChannelHandler {
+/// Firmware updates on the device's connection or session: a ``FirmwareTransfer`` driven on the
+/// event loop, the same for TCP and UDP. The transfer's messages share the session's message
+/// IDs; messages from the device that the transfer claims never reach the session. The transfer
+/// does not know the transport: it gets the connection as a ``TransferConnection`` and hands
+/// back CoAP messages to write (over UDP the session's ``CoAPReliability`` retransmits its CONs
+/// and answers duplicates of the device's CONs with the same ACK).
+extension FirmwareEndpoint {
     /// What validating a file for this device needs: its Hello and last system Describe; `nil`
     /// before Hello.
     var firmwareProfile: DeviceProfile? {
-        guard let session, session.isEstablished, let hello = session.hello else { return nil }
+        guard let session = firmwareSession, session.isEstablished, let hello = session.hello else { return nil }
         return DeviceProfile(
             platformID: firmware.platformID ?? hello.platformID ?? 0,
             helloFlags: hello.flags.rawValue,
@@ -32,7 +34,7 @@ extension DeviceChannelHandler {
         profile: DeviceProfile,
         promise: EventLoopPromise<Void>
     ) {
-        guard context != nil, !closing, var session, session.isEstablished else {
+        guard acceptsFirmware, var session = firmwareSession, session.isEstablished else {
             promise.fail(GatewayError.notConnected())
             return
         }
@@ -44,13 +46,14 @@ extension DeviceChannelHandler {
             promise.fail(GatewayError.busy("255 requests to this device are waiting for its answer already"))
             return
         }
-        self.session = session
-        firmware.transfer = FirmwareTransfer(
+        firmwareSession = session
+        let transfer = FirmwareTransfer(
             image: image,
             firmware: validated,
             device: profile,
             configuration: gateway.settings.firmwareTransfer
         )
+        firmware.transfer = transfer
         firmware.sending = validated
         firmware.token = token
         firmware.progress = nil
@@ -58,21 +61,22 @@ extension DeviceChannelHandler {
             "firmware update started",
             metadata: [
                 "firmware.size": "\(validated.size)",
-                "firmware.protocol": "\(firmware.transfer!.otaProtocol)",
+                "firmware.protocol": "\(transfer.otaProtocol)",
+                "device.transport": "\(firmwareTransport)",
             ]
         )
         announceFlashStatus(FlashStatus.started.eventData)
         promise.succeed(())
-        let connection = TransferConnection(transport: .tcp, token: token)
+        let connection = TransferConnection(transport: firmwareTransport, token: token)
         driveTransfer { $0.start(on: connection, at: .now, messageIDs: $1) }
-        flushIfNeeded()
+        flushFirmwareMessages()
     }
 
     /// Cancels the running transfer, if any; `false` if there is none.
     func cancelFirmwareUpdate() -> Bool {
         guard firmware.transfer != nil else { return false }
         driveTransfer { $0.cancel(at: .now, messageIDs: $1) }
-        flushIfNeeded()
+        flushFirmwareMessages()
         return true
     }
 
@@ -90,8 +94,8 @@ extension DeviceChannelHandler {
         return true
     }
 
-    /// The connection ended: a transfer on it waits for the device's next connection (see
-    /// ``resumeFirmwareUpdate()``), unless it is over by that.
+    /// The connection ended (TCP) or the device went offline (UDP): a transfer on it waits for
+    /// the device's next connection (see ``resumeFirmwareUpdate()``), unless it is over by that.
     func firmwareConnectionEnded() {
         firmware.timer?.cancel()
         firmware.timer = nil
@@ -102,7 +106,7 @@ extension DeviceChannelHandler {
             return
         }
         firmware.transfer = nil
-        session?.releaseFirmwareToken(firmware.token)
+        firmwareSession?.releaseFirmwareToken(firmware.token)
         let deadline = ContinuousClock.now + gateway.settings.firmwareTransfer.reconnectTimeout
         gateway.updates.interrupted(deviceID, transfer: transfer, until: deadline)
         logger.info("firmware transfer interrupted: it goes on when the device is back")
@@ -111,21 +115,22 @@ extension DeviceChannelHandler {
     /// The device is online on this connection: a transfer its previous connection left goes
     /// on (v3 from what the device kept, legacy from the start).
     func resumeFirmwareUpdate() {
-        guard firmware.transfer == nil, let deviceID, var session, session.isEstablished,
+        guard firmware.transfer == nil, let deviceID, var session = firmwareSession, session.isEstablished,
             let transfer = gateway.updates.resume(deviceID, at: .now)
         else { return }
         guard let token = session.reserveFirmwareToken() else {
             gateway.updates.release(deviceID)
+            gateway.startWaitingUpdates()
             announceFlashStatus(FlashStatus.failed.eventData + "no token free to resume the update")
             return
         }
-        self.session = session
+        firmwareSession = session
         firmware.transfer = transfer
         firmware.token = token
         logger.info("firmware transfer resumed")
-        let connection = TransferConnection(transport: .tcp, token: token)
+        let connection = TransferConnection(transport: firmwareTransport, token: token)
         driveTransfer { $0.connected(connection, at: .now, messageIDs: $1) }
-        flushIfNeeded()
+        flushFirmwareMessages()
     }
 
     /// The device described its system: remember its modules, and if it restarted to apply an
@@ -147,7 +152,7 @@ extension DeviceChannelHandler {
         if firmware.transfer != nil {
             // A legacy transfer whose last answer was lost tells from this whether it got through.
             driveTransfer { $0.described(modules, at: .now, messageIDs: $1) }
-            flushIfNeeded()
+            flushFirmwareMessages()
         }
         guard let deviceID, let sent = gateway.updates.restarted(deviceID) else { return }
         switch UpdateVerification(sent: sent, described: modules) {
@@ -162,10 +167,10 @@ extension DeviceChannelHandler {
 
     /// Runs one input of the transfer and carries out its actions.
     private func driveTransfer(_ input: (inout FirmwareTransfer, () -> UInt16) -> [TransferAction]) {
-        guard var transfer = firmware.transfer, var session else { return }
+        guard var transfer = firmware.transfer, var session = firmwareSession else { return }
         firmware.transfer = nil
         let actions = input(&transfer) { session.nextMessageID() }
-        self.session = session
+        firmwareSession = session
         firmware.transfer = transfer
         performTransfer(actions)
     }
@@ -174,26 +179,23 @@ extension DeviceChannelHandler {
         for action in actions {
             switch action {
             case .send(let message):
-                write(message)
+                writeFirmwareMessage(message)
             case .deadline(let instant):
                 firmware.timer?.cancel()
                 firmware.timer = nil
-                guard let instant, let context else { continue }
+                guard let instant, acceptsFirmware else { continue }
                 let delay = max(.zero, instant - .now)
-                firmware.timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(delay)) {
+                firmware.timer = firmwareEventLoop.assumeIsolated().scheduleTask(in: TimeAmount(delay)) {
                     self.firmware.timer = nil
                     self.driveTransfer { $0.timerFired(at: .now, messageIDs: $1) }
-                    self.flushIfNeeded()
+                    self.flushFirmwareMessages()
                 }
             case .flush:
-                // Back-pressure: the transfer hears "flushed" once the socket took the burst.
-                guard let context else { continue }
-                needsFlush = false
-                let written = context.eventLoop.makePromise(of: Void.self)
-                context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: written)
-                written.futureResult.assumeIsolated().whenSuccess {
+                // Back-pressure: the transfer hears "flushed" once the transport took the burst.
+                guard acceptsFirmware else { continue }
+                whenFirmwareMessagesTaken {
                     self.driveTransfer { $0.flushed(at: .now, messageIDs: $1) }
-                    self.flushIfNeeded()
+                    self.flushFirmwareMessages()
                 }
             case .progress(let progress):
                 firmware.progress = progress
@@ -207,31 +209,32 @@ extension DeviceChannelHandler {
         firmware.timer?.cancel()
         firmware.timer = nil
         firmware.transfer = nil
-        session?.releaseFirmwareToken(firmware.token)
+        firmwareSession?.releaseFirmwareToken(firmware.token)
         guard let deviceID else { return }
         switch outcome {
         case .success:
-            // Success is announced when the device is back and describes the new module.
+            // Success is announced when the device is back and describes the new module; a
+            // device that does not come back in time gets `failed` (see awaitRestart).
             logger.info("firmware transferred; the device restarts to apply it")
-            gateway.updates.transferred(deviceID, until: .now + gateway.settings.firmwareRestartTimeout)
+            gateway.awaitRestart(deviceID, on: firmwareEventLoop)
         case .failure(let reason):
             logger.info("firmware update failed", metadata: ["reason": "\(reason)"])
             gateway.updates.release(deviceID)
             announceFlashStatus(FlashStatus.failed.eventData + reason)
         }
+        gateway.startWaitingUpdates()
     }
 
     /// Appends `spark/flash/status` with `data` to the device's streams, after the previous one.
-    private func announceFlashStatus(_ data: String) {
-        guard let deviceID, let context else { return }
+    func announceFlashStatus(_ data: String) {
+        guard let deviceID else { return }
         let gateway = self.gateway
         let logger = self.logger
-        let loop = context.eventLoop
+        let loop = firmwareEventLoop
         let previous = firmware.announcement ?? loop.makeSucceededVoidFuture()
         let next = previous.flatMap {
             loop.makeFutureWithTask {
-                guard let device = try await gateway.devices.find(id: deviceID) else { return }
-                try await gateway.announce(FlashStatus.eventName, data: data, device: device)
+                try await gateway.announceFlashStatus(data, deviceID: deviceID)
             }
         }
         .flatMapErrorThrowing { error in
