@@ -238,6 +238,57 @@ struct ConsoleTests {
         }
     }
 
+    @Test func theProductPageUploadsListsAndReleasesFirmwareWithTheSession() async throws {
+        try await TestServer.with { server in
+            try await server.createUser("ada@example.com")
+            let (_, signedIn) = try await Self.signIn(server)
+            let browser = try #require(signedIn)
+            let token = try await server.login("ada@example.com")
+            _ = try await server.form(.POST, "/v1/products", token: token, [("name", "Lamps")])
+            func page() async throws -> String {
+                try await server.request(.GET, "/console/products/lamps", headers: [("Cookie", browser.cookie)]).text
+            }
+            let empty = try await page()
+            #expect(empty.contains("No firmware uploaded yet."))
+            #expect(empty.contains(#"<form id="upload-firmware" class="card" data-product="lamps">"#))
+            let script = try await server.request(.GET, "/console/static/products.js")
+            #expect(script.text.contains(#"upload("POST", `/v1/products/${product}/firmware`, body)"#))
+            #expect(script.text.contains(#"api("PUT", `/v1/products/${product}/firmware/release`"#))
+
+            // What the page's script sends: the cookie, the CSRF token, a multipart body.
+            let (contentType, body) = TestFirmware.multipart(
+                TestFirmware.application(size: 4_000, productVersion: 3),
+                fields: [("version", "3"), ("title", "Night mode"), ("description", "")]
+            )
+            let connection = try await server.connect()
+            let uploaded = try await connection.request(
+                .POST,
+                "/v1/products/lamps/firmware",
+                headers: [("Content-Type", contentType), ("Cookie", browser.cookie), ("X-CSRF-Token", browser.csrf)],
+                bytes: body
+            )
+            await connection.close()
+            #expect(uploaded.status == 200, "\(uploaded.text)")
+            let listed = try await page()
+            #expect(listed.contains(#"<tr data-version="3"><td class="title">3</td>"#), "\(listed)")
+            #expect(listed.contains("<td data-label=\"Title\">Night mode</td>"))
+            #expect(listed.contains(#"<button type="button" class="release" data-version="3">Release</button>"#))
+
+            let released = try await server.request(
+                .PUT,
+                "/v1/products/lamps/firmware/release",
+                headers: [
+                    ("Cookie", browser.cookie), ("X-CSRF-Token", browser.csrf), ("Content-Type", "application/json"),
+                ],
+                body: #"{"version":3,"product_default":true}"#
+            )
+            #expect(released.status == 200, "\(released.text)")
+            let current = try await page()
+            #expect(current.contains(#"<td class="title">3 <span class="badge online">released</span></td>"#))
+            #expect(!current.contains(#"class="release""#))
+        }
+    }
+
     @Test func pagesShowOnlyWhatTheAPIWouldAndEscapeWhatTheyShow() async throws {
         try await TestServer.with { server in
             try await server.createUser("ada@example.com")

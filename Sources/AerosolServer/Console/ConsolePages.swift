@@ -134,6 +134,9 @@ struct ConsolePages: Sendable {
         values["product"] = Self.product(product)
         values["devices"] = members.map(Self.device)
         values["total"] = total
+        let firmware = try await cloud.productFirmware.list(productID: product.id)
+        values["firmware"] = firmware.sorted { $0.version > $1.version }.map(Self.firmware)
+        values["hasFirmware"] = !firmware.isEmpty
         values["since"] = try await cloud.log.replayStart(
             forNewest: Self.recentEvents,
             of: EventFilter(scope: .product(product.id))
@@ -215,6 +218,17 @@ struct ConsolePages: Sendable {
 
     static func product(_ product: Product) -> [String: Any] {
         ["id": product.id, "slug": product.slug, "name": product.name]
+    }
+
+    static func firmware(_ firmware: ProductFirmware) -> [String: Any] {
+        [
+            "version": firmware.version,
+            "title": firmware.title,
+            "size": firmware.size,
+            "uploaded": Timestamp.format(firmware.uploadedAt),
+            "released": firmware.releasedAt.map(Timestamp.format) ?? "",
+            "current": firmware.isProductDefault,
+        ]
     }
 
     static func device(_ device: Device) -> [String: Any] {

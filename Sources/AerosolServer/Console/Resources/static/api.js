@@ -18,25 +18,17 @@ export async function api(method, path, body) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(path, init);
-  const text = await response.text();
-  let json = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = null;
-  }
-  if (!response.ok) {
-    const message = json?.error_description ?? json?.error ?? `HTTP ${response.status}`;
-    throw new APIError(message, response.status, json);
-  }
-  return json;
+  return answer(await fetch(path, init));
 }
 
 /// A multipart upload (a firmware binary) with the session and the CSRF token.
 export async function upload(method, path, formData) {
   const headers = { Accept: "application/json", "X-CSRF-Token": csrf };
-  const response = await fetch(path, { method, headers, credentials: "same-origin", body: formData });
+  return answer(await fetch(path, { method, headers, credentials: "same-origin", body: formData }));
+}
+
+// The JSON of a response, or an APIError with the API's message.
+async function answer(response) {
   const text = await response.text();
   let json = null;
   try {

@@ -1,4 +1,4 @@
-import { api, clearErrors, segment, showError } from "./api.js";
+import { api, clearErrors, segment, showError, upload } from "./api.js";
 import { watchStream } from "./stream.js";
 
 const create = document.getElementById("create-product");
@@ -46,6 +46,40 @@ if (add) {
       showError(add, error);
     }
   });
+}
+
+const firmware = document.getElementById("upload-firmware");
+if (firmware) {
+  const product = segment(firmware.dataset.product);
+  firmware.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(firmware);
+    const body = new FormData();
+    const file = firmware.file.files[0];
+    if (!file) return;
+    body.append("file", file, file.name);
+    body.append("version", firmware.version.value.trim());
+    body.append("title", firmware.title.value.trim());
+    body.append("description", firmware.description.value.trim());
+    try {
+      await upload("POST", `/v1/products/${product}/firmware`, body);
+      location.reload();
+    } catch (error) {
+      showError(firmware, error);
+    }
+  });
+  for (const button of document.querySelectorAll("button.release")) {
+    button.addEventListener("click", async () => {
+      const result = document.getElementById("release-result");
+      const version = Number(button.dataset.version);
+      try {
+        await api("PUT", `/v1/products/${product}/firmware/release`, { version, product_default: true });
+        location.reload();
+      } catch (error) {
+        result.textContent = error.message;
+      }
+    });
+  }
 }
 
 const section = document.querySelector("section.stream");
