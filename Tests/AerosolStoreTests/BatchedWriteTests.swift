@@ -18,7 +18,7 @@ struct BatchedWriteTests {
         let database = fixture.database
         try await database.write { try await $0.raw("CREATE TABLE batch_test (x INTEGER PRIMARY KEY)").run() }
         // More than the single writer's 4,096 waiting writes (`write(_:)` would refuse some).
-        let writers = 6_000
+        let writers = 5_000
         let results = try await withThrowingTaskGroup(of: Int.self, returning: [Int].self) { group in
             for x in 0..<writers {
                 group.addTask {

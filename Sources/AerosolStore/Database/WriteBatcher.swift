@@ -36,10 +36,6 @@ final class WriteBatcher: Sendable {
         var idle: [CheckedContinuation<Void, Never>] = []
     }
 
-    private enum Admission {
-        case start, joined, closed
-    }
-
     private let state = Mutex(State())
     /// The most writes one transaction takes.
     let maxBatch: Int
@@ -82,24 +78,38 @@ final class WriteBatcher: Sendable {
         }
     }
 
-    /// Queues `pending` for the next commit on `database` (after ``admission()``; callers admitted
-    /// together may overshoot the high watermark by their number). Returns `false` once the
-    /// database is closed.
-    func enqueue(_ pending: Pending, to database: Database) -> Bool {
-        let admission = state.withLock { state -> Admission in
+    /// What ``enqueue(_:)`` did with a write.
+    enum Queued {
+        /// Queued behind a commit in progress, which will take it.
+        case joined
+        /// Queued on an idle batcher: the caller must ``lead(_:)``.
+        case lead
+        /// Refused: the database is closed.
+        case closed
+    }
+
+    /// Queues `pending` for the next commit (after ``admission()``; callers admitted together
+    /// may overshoot the high watermark by their number).
+    func enqueue(_ pending: Pending) -> Queued {
+        state.withLock { state in
             if state.closed { return .closed }
             state.queue.append(pending)
             if state.draining { return .joined }
             state.draining = true
-            return .start
+            return .lead
         }
-        switch admission {
-        case .joined: return true
-        case .closed: return false
-        case .start:
-            // Not a child of the caller: a cancelled caller must not cancel the others' commit.
-            Task { await self.drain(database) }
-            return true
+    }
+
+    /// Commits the next batch (which holds the caller's write) in the caller's task; a task of
+    /// its own commits whatever was queued meanwhile.
+    func lead(_ database: Database) async {
+        guard let batch = nextBatch() else { return }
+        await commit(batch, database)
+        guard let next = nextBatch() else { return }
+        // Not a child of the caller: a cancelled caller must not cancel the others' commit.
+        Task {
+            await self.commit(next, database)
+            await self.drain(database)
         }
     }
 
@@ -125,28 +135,33 @@ final class WriteBatcher: Sendable {
         for continuation in waiting { continuation.resume() }
     }
 
-    private func drain(_ database: Database) async {
-        while true {
-            var admitted: [CheckedContinuation<Void, Never>] = []
-            var finished: [CheckedContinuation<Void, Never>] = []
-            let batch = state.withLock { state -> [Pending] in
-                let count = min(maxBatch, state.queue.count)
-                let batch = Array(state.queue.prefix(count))
-                state.queue.removeFirst(count)
-                if state.queue.count <= lowWatermark {
-                    admitted = Array(state.full)
-                    state.full.removeAll()
-                }
-                if batch.isEmpty {
-                    state.draining = false
-                    finished = state.idle
-                    state.idle = []
-                }
-                return batch
+    /// Takes the next batch, or ends the draining (`nil`) when nothing is queued.
+    private func nextBatch() -> [Pending]? {
+        var admitted: [CheckedContinuation<Void, Never>] = []
+        var finished: [CheckedContinuation<Void, Never>] = []
+        let batch = state.withLock { state -> [Pending]? in
+            let count = min(maxBatch, state.queue.count)
+            let batch = Array(state.queue.prefix(count))
+            state.queue.removeFirst(count)
+            if state.queue.count <= lowWatermark {
+                admitted = Array(state.full)
+                state.full.removeAll()
             }
-            for continuation in admitted { continuation.resume() }
-            for continuation in finished { continuation.resume() }
-            if batch.isEmpty { return }
+            if batch.isEmpty {
+                state.draining = false
+                finished = state.idle
+                state.idle = []
+                return nil
+            }
+            return batch
+        }
+        for continuation in admitted { continuation.resume() }
+        for continuation in finished { continuation.resume() }
+        return batch
+    }
+
+    private func drain(_ database: Database) async {
+        while let batch = nextBatch() {
             await commit(batch, database)
         }
     }
@@ -159,12 +174,21 @@ final class WriteBatcher: Sendable {
             for pending in batch { pending.finish(nil) }
             return
         } catch {
+            if Task.isCancelled {
+                // A leading writer's task was cancelled: the other writes must not fail for it.
+                Task { await self.commitEach(batch, database) }
+                return
+            }
             guard batch.count > 1 else {
                 batch[0].finish(error)
                 return
             }
         }
-        // One write failed, or the commit: each alone, so that only the failing one fails.
+        await commitEach(batch, database)
+    }
+
+    /// Commits each write alone, so that only the failing one fails.
+    private func commitEach(_ batch: [Pending], _ database: Database) async {
         for pending in batch {
             do {
                 try await database.transaction(bounded: false) { sql in try await pending.run(sql) }
