@@ -8,7 +8,9 @@ extension Database {
     /// as ``transaction(_:)`` when it returns, and never refused for load (it waits instead).
     ///
     /// `body` must only write through `sql` and may run twice (rolled back with a batch that
-    /// failed, then alone).
+    /// failed, then alone). It should be one statement: alone (a batch of one, or after a batch
+    /// failed) it runs without a transaction around it, its statements committing one by one as
+    /// with ``write(_:)``.
     public func batchedWrite<T: Sendable>(
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
