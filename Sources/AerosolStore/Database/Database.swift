@@ -22,6 +22,8 @@ public final class Database: Sendable {
     /// The single writer's queue. Bounded: beyond 4,096 waiting writes the database is answered
     /// as overloaded (`503` with `Retry-After`) instead of queueing without end.
     private let writeLock = KeyedLock<Int>(maxWaiters: 4096)
+    /// Group commit for device writes (``batchedWrite(_:)``).
+    let batcher = WriteBatcher()
     private let readers: [SQLiteConnection]
     private let next = Atomic<Int>(0)
     private let threadPool: NIOThreadPool
@@ -135,8 +137,14 @@ public final class Database: Sendable {
 
     /// Runs `body` with the writer connection, alone (statements commit one by one).
     public func write<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await write(bounded: true, body)
+    }
+
+    /// ``write(_:)``; unbounded, it waits behind any number of writes (the ``WriteBatcher``'s
+    /// one commit at a time must never be refused).
+    func write<T: Sendable>(bounded: Bool, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
         do {
-            return try await writeLock.withLock(0) { try await body(writer.sql()) }
+            return try await writeLock.withLock(0, bounded: bounded) { try await body(writer.sql()) }
         } catch KeyedLockError.overloaded {
             throw StoreError.unavailable("the database has too many writes waiting; try again shortly")
         }
@@ -145,7 +153,12 @@ public final class Database: Sendable {
     /// Runs `body` in a transaction (`BEGIN IMMEDIATE` … `COMMIT`) on the writer connection;
     /// any error rolls back and is rethrown.
     public func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        try await write { sql in
+        try await transaction(bounded: true, body)
+    }
+
+    /// ``transaction(_:)``, bounded or not as ``write(bounded:_:)``.
+    func transaction<T: Sendable>(bounded: Bool, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await write(bounded: bounded) { sql in
             try await Self.begin(sql)
             do {
                 let result = try await body(sql)
@@ -175,6 +188,9 @@ public final class Database: Sendable {
         // Not cancellable: a service group that fails to start cancels its services, and the
         // thread pool refuses work for a cancelled task, which would leave the connections open.
         await Task {
+            // The batched writes first: devices reported offline by the shutdown are recorded.
+            await batcher.idle()
+            batcher.close()
             // Waits for the writes in progress; a close that cannot wait closes anyway.
             do {
                 try await writeLock.withLock(0) { try? await writer.close() }

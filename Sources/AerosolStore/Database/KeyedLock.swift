@@ -35,13 +35,18 @@ public final class KeyedLock<Key: Hashable & Sendable>: Sendable {
         self.maxWaiters = maxWaiters
     }
 
-    /// Runs `operation` holding the lock for `key`.
+    /// Runs `operation` holding the lock for `key`; `bounded: false` waits even beyond
+    /// `maxWaiters` (for a caller that is itself a queue, waiting once for many).
     ///
     /// - Throws: `CancellationError` if the task is cancelled while it waits,
     ///   ``KeyedLockError/overloaded`` if `maxWaiters` are already waiting, or what
     ///   `operation` throws.
-    public func withLock<T: Sendable>(_ key: Key, _ operation: () async throws -> T) async throws -> T {
-        try await acquire(key)
+    public func withLock<T: Sendable>(
+        _ key: Key,
+        bounded: Bool = true,
+        _ operation: () async throws -> T
+    ) async throws -> T {
+        try await acquire(key, bounded: bounded)
         defer { release(key) }
         return try await operation()
     }
@@ -51,7 +56,7 @@ public final class KeyedLock<Key: Hashable & Sendable>: Sendable {
         state.withLock { $0.waiters[key]?.count ?? 0 }
     }
 
-    private func acquire(_ key: Key) async throws {
+    private func acquire(_ key: Key, bounded: Bool) async throws {
         let id = state.withLock { state -> UInt64 in
             state.nextID &+= 1
             return state.nextID
@@ -61,7 +66,7 @@ public final class KeyedLock<Key: Hashable & Sendable>: Sendable {
                 let outcome = state.withLock { state -> Outcome in
                     if Task.isCancelled { return .cancelled }
                     if state.held.insert(key).inserted { return .acquired }
-                    guard state.waiters[key, default: []].count < maxWaiters else { return .overloaded }
+                    guard !bounded || state.waiters[key, default: []].count < maxWaiters else { return .overloaded }
                     state.waiters[key, default: []].append(Waiter(id: id, continuation: continuation))
                     return .queued
                 }

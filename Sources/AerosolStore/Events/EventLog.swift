@@ -195,7 +195,11 @@ public final class EventLog: Service, Sendable {
     }
 
     private func write(_ events: [Event]) async throws {
-        try await database.transaction { sql in
+        // Unbounded: this one writer is itself the queue (bounded by `maxQueued`). Bounded, a
+        // commit of up to 2,000 events failed whenever 4,096 other writes waited for the writer
+        // (once in a 10,000-device `aerosol bench udp-devices` run, before device writes were
+        // batched).
+        try await database.transaction(bounded: false) { sql in
             var start = 0
             while start < events.count {
                 let end = min(start + 500, events.count)

@@ -7,6 +7,9 @@ extension DeviceStore {
     /// now, from `ipAddress`, with the platform (and system firmware, when known) it reported,
     /// and the product firmware version of its Hello (`firmwareVersion`; `nil` keeps the one
     /// stored). Registers the device if the cloud has not seen it. Returns the device as stored.
+    ///
+    /// Group-committed with the other devices' (``Database/batchedWrite(_:)``): durable when it
+    /// returns.
     public func connected(
         id: String,
         at date: Date,
@@ -16,21 +19,25 @@ extension DeviceStore {
         firmwareVersion: Int? = nil
     ) async throws -> Device {
         let now = Timestamp.milliseconds(date)
-        try await database.transaction { sql in
-            try await sql.raw(
-                "INSERT INTO devices (id, created_at) VALUES (\(bind: id), \(bind: now)) ON CONFLICT (id) DO NOTHING"
-            ).run()
+        // One statement (it was an INSERT, an UPDATE and a SELECT on a reader: three trips to
+        // SQLite's threads per device coming online).
+        let device = try await database.batchedWrite { sql -> Device? in
             try await sql.raw(
                 """
-                UPDATE devices SET online = 1, last_heard = \(bind: now), last_handshake_at = \(bind: now),
-                    last_ip_address = \(bind: ipAddress), platform_id = COALESCE(\(bind: platformID), platform_id),
-                    system_firmware_version = COALESCE(\(bind: systemFirmwareVersion), system_firmware_version),
-                    firmware_version = COALESCE(\(bind: firmwareVersion), firmware_version)
-                WHERE id = \(bind: id)
+                INSERT INTO devices (id, created_at, online, last_heard, last_handshake_at, last_ip_address,
+                    platform_id, system_firmware_version, firmware_version)
+                VALUES (\(bind: id), \(bind: now), 1, \(bind: now), \(bind: now), \(bind: ipAddress),
+                    \(bind: platformID), \(bind: systemFirmwareVersion), \(bind: firmwareVersion))
+                ON CONFLICT (id) DO UPDATE SET online = 1, last_heard = excluded.last_heard,
+                    last_handshake_at = excluded.last_handshake_at, last_ip_address = excluded.last_ip_address,
+                    platform_id = COALESCE(excluded.platform_id, platform_id),
+                    system_firmware_version = COALESCE(excluded.system_firmware_version, system_firmware_version),
+                    firmware_version = COALESCE(excluded.firmware_version, firmware_version)
+                RETURNING *
                 """
-            ).run()
+            ).first().map(Self.device)
         }
-        guard let device = try await find(id: id) else { throw StoreError.notFound("device \(id)") }
+        guard let device else { throw StoreError.notFound("device \(id)") }
         return device
     }
 
@@ -68,11 +75,16 @@ extension DeviceStore {
     }
 
     /// Records that the device's connection ended; `lastHeard` is when it last sent anything.
-    public func disconnected(id: String, lastHeard: Date) async throws {
-        try await database.write { sql in
+    /// Returns the device as stored (`nil`: it no longer exists).
+    ///
+    /// Group-committed with the other devices' (``Database/batchedWrite(_:)``), never refused
+    /// for load: when thousands of devices go offline at once, every one is recorded.
+    @discardableResult
+    public func disconnected(id: String, lastHeard: Date) async throws -> Device? {
+        try await database.batchedWrite { sql in
             try await sql.raw(
-                "UPDATE devices SET online = 0, \(Self.laterHeard(lastHeard)) WHERE id = \(bind: id)"
-            ).run()
+                "UPDATE devices SET online = 0, \(Self.laterHeard(lastHeard)) WHERE id = \(bind: id) RETURNING *"
+            ).first().map(Self.device)
         }
     }
 
@@ -84,11 +96,11 @@ extension DeviceStore {
     }
 
     /// Records what the device's application Describe declares: its functions (in order) and
-    /// its variables with their API types.
+    /// its variables with their API types (group-committed).
     public func described(id: String, functions: [String], variables: [String: String]) async throws {
         let functionsJSON = JSONValue.array(functions.map { .string($0) }).serialized
         let variablesJSON = Device.variablesJSON(variables).serialized
-        try await database.write { sql in
+        try await database.batchedWrite { sql in
             try await sql.raw(
                 """
                 UPDATE devices SET functions = \(bind: functionsJSON), variables = \(bind: variablesJSON)
@@ -98,9 +110,10 @@ extension DeviceStore {
         }
     }
 
-    /// Records the Device OS version the device reported (Hello or system Describe).
+    /// Records the Device OS version the device reported (Hello or system Describe;
+    /// group-committed).
     public func reportedSystemFirmware(id: String, version: String) async throws {
-        try await database.write { sql in
+        try await database.batchedWrite { sql in
             try await sql.raw(
                 "UPDATE devices SET system_firmware_version = \(bind: version) WHERE id = \(bind: id)"
             ).run()

@@ -34,11 +34,12 @@ public struct UDPSessionStore: Sendable {
         self.secret = secret
     }
 
-    /// Writes (or replaces) a session.
+    /// Writes (or replaces) a session, group-committed with the other devices' writes
+    /// (``Database/batchedWrite(_:)``).
     public func save(_ record: Record) async throws {
         let sealed = try secret.seal(Data(record.session).base64EncodedString())
         let now = Int64(record.updatedAt.timeIntervalSince1970 * 1000)
-        try await database.write { sql in
+        try await database.batchedWrite { sql in
             try await sql.raw(
                 """
                 INSERT INTO udp_sessions (connection_id, device_id, sealed_session, updated_at)
@@ -52,7 +53,7 @@ public struct UDPSessionStore: Sendable {
 
     /// Forgets a session.
     public func delete(connectionID: String) async throws {
-        try await database.write { sql in
+        try await database.batchedWrite { sql in
             try await sql.raw("DELETE FROM udp_sessions WHERE connection_id = \(bind: connectionID)").run()
         }
     }

@@ -36,8 +36,9 @@ extension GatewayContext {
     func recordOffline(deviceID: String, serial: UInt64, lastHeard: Date) async throws -> Bool {
         try await statusLock.withLock(deviceID) {
             guard registry.goOffline(deviceID, serial: serial) else { return false }
-            try await devices.disconnected(id: deviceID, lastHeard: lastHeard)
-            if let device = try await devices.find(id: deviceID) {
+            // Batched with the other devices going offline (one commit for many, never refused
+            // for load): 10,000 at once no longer overflow the writer's queue.
+            if let device = try await devices.disconnected(id: deviceID, lastHeard: lastHeard) {
                 try await announce("spark/status", data: "offline", device: device)
             }
             return true
