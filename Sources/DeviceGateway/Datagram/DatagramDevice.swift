@@ -355,10 +355,12 @@ final class DatagramDevice {
         return .seconds(2 * 25)
     }
 
-    func armSilenceTimer() {
+    /// Arms the check for silence: when the limit after the last record is reached, or after
+    /// `delay` if given.
+    func armSilenceTimer(after given: Duration? = nil) {
         silenceTimer?.cancel()
         let limit = deviceID == nil ? gateway.settings.helloTimeout : offlineAfter
-        let delay = TimeAmount(max(lastHeard + limit - .now, .milliseconds(1)))
+        let delay = TimeAmount(given ?? max(lastHeard + limit - .now, .milliseconds(1)))
         silenceTimer = eventLoop.assumeIsolated().scheduleTask(in: delay) {
             self.silenceTimer = nil
             self.silenceCheck()
@@ -373,6 +375,14 @@ final class DatagramDevice {
                 return
             }
         } else if isOnline, ContinuousClock.now - lastHeard >= offlineAfter {
+            guard !busy, inbox.isEmpty else {
+                // The server is still working on what the device sent (its online write, say,
+                // slow under load): that silence is the server's, not the device's. A CI run
+                // took a talking device offline this way, and its next messages waited for an
+                // online write behind the offline one. Judged again a period from now.
+                armSilenceTimer(after: offlineAfter)
+                return
+            }
             goOffline("silent for \(offlineAfter)")
         }
         if !ended, deviceID == nil || isOnline { armSilenceTimer() }
