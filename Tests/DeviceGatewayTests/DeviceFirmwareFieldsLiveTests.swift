@@ -32,21 +32,14 @@ struct DeviceFirmwareFieldsLiveTests {
 
             // Release 3, and keep the device a development device (not updated automatically).
             let three = TestFirmware.application(size: 7_000, productVersion: 3)
-            let stored = try await ProductFirmwareTests.upload(
+            try await ProductFirmwareTests.release(
                 three,
-                fields: [("version", "3"), ("title", "v3")],
+                version: 3,
+                title: "v3",
                 product: "lamps",
                 on: server,
                 token: token
             )
-            #expect(stored.status == 200, "\(stored.text)")
-            let release = try await server.request(
-                .PUT,
-                "/v1/products/lamps/firmware/release",
-                headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")],
-                body: #"{"version":3,"product_default":true}"#
-            )
-            #expect(release.status == 200, "\(release.text)")
             let development = try await server.request(
                 .PUT,
                 "/v1/products/lamps/devices/\(device.hex)",

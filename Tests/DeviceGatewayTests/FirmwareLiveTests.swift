@@ -44,6 +44,22 @@ struct FirmwareLiveTests {
         return nil
     }
 
+    /// Waits for the simulated device to apply an update of `size` bytes (or refuse one);
+    /// records an issue and answers `false` unless it applied that.
+    static func applied(_ firmware: SimulatedFirmware, size: Int) async -> Bool {
+        let outcome = await next(firmware) {
+            if case .applied = $0 { return true }
+            if case .rejected = $0 { return true }
+            return false
+        }
+        guard case .applied(let sent)? = outcome else {
+            Issue.record("the device did not apply the update: \(String(describing: outcome))")
+            return false
+        }
+        #expect(sent.size == size)
+        return sent.size == size
+    }
+
     @Test(arguments: [OTAProtocol.legacy, .v3])
     func aFileIsFlashedAndSucceedsOnceTheDeviceDescribesIt(_ otaProtocol: OTAProtocol) async throws {
         try await TestServer.with(configure: Self.fast) { server in
@@ -64,16 +80,7 @@ struct FirmwareLiveTests {
                 let reply = try await Self.flash(binary, device: device.hex, on: server, token: token)
                 #expect(reply.status == 200, "\(reply.text)")
                 #expect(reply.text == #"{"ok":true,"id":"\#(device.hex)","status":"Update started"}"#)
-                let applied = await Self.next(firmware) {
-                    if case .applied = $0 { return true }
-                    if case .rejected = $0 { return true }
-                    return false
-                }
-                guard case .applied(let sent)? = applied else {
-                    Issue.record("the device did not apply the update: \(String(describing: applied))")
-                    return
-                }
-                #expect(sent.size == binary.count)
+                guard await FirmwareLiveTests.applied(firmware, size: binary.count) else { return }
                 _ = await Self.next(firmware) { if case .restart = $0 { return true } else { return false } }
                 let started = try await stream.read(until: { $0.contains(#""data":"started ""#) })
                 #expect(started.contains("event: spark/flash/status\n"))

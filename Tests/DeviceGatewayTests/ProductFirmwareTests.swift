@@ -33,6 +33,33 @@ struct ProductFirmwareTests {
         }
     }
 
+    /// Uploads `file` as `version` of `product` and releases it (`product_default`), expecting
+    /// both to succeed.
+    static func release(
+        _ file: [UInt8],
+        version: Int,
+        title: String,
+        product: String,
+        on server: TestServer,
+        token: String
+    ) async throws {
+        let stored = try await upload(
+            file,
+            fields: [("version", "\(version)"), ("title", title)],
+            product: product,
+            on: server,
+            token: token
+        )
+        #expect(stored.status == 200, "\(stored.text)")
+        let release = try await server.request(
+            .PUT,
+            "/v1/products/\(product)/firmware/release",
+            headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")],
+            body: #"{"version":\#(version),"product_default":true}"#
+        )
+        #expect(release.status == 200, "\(release.text)")
+    }
+
     @Test func firmwareIsUploadedListedReleasedAndDeleted() async throws {
         try await TestServer.with { server in
             let token = try await server.user("ada@example.com")
@@ -140,21 +167,14 @@ struct ProductFirmwareTests {
             )
             #expect(provision.status == 200, "\(provision.text)")
             let binary = TestFirmware.application(size: 8_000, productVersion: 3)
-            let stored = try await Self.upload(
+            try await ProductFirmwareTests.release(
                 binary,
-                fields: [("version", "3"), ("title", "Blink")],
+                version: 3,
+                title: "Blink",
                 product: "lamps",
                 on: server,
                 token: token
             )
-            #expect(stored.status == 200, "\(stored.text)")
-            let release = try await server.request(
-                .PUT,
-                "/v1/products/lamps/firmware/release",
-                headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")],
-                body: #"{"version":3,"product_default":true}"#
-            )
-            #expect(release.status == 200, "\(release.text)")
             let stream = try await EventStreamReader.open(
                 server,
                 "/v1/products/lamps/devices/\(device.hex)/events",

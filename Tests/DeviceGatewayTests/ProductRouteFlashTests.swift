@@ -61,16 +61,7 @@ struct ProductRouteFlashTests {
                 let reply = try await Self.flash(binary, path: path, on: server, token: token)
                 #expect(reply.status == 200, "\(reply.text)")
                 #expect(reply.text == #"{"ok":true,"id":"\#(device.hex)","status":"Update started"}"#)
-                let applied = await FirmwareLiveTests.next(firmware) {
-                    if case .applied = $0 { return true }
-                    if case .rejected = $0 { return true }
-                    return false
-                }
-                guard case .applied(let sent)? = applied else {
-                    Issue.record("the device did not apply the update: \(String(describing: applied))")
-                    return
-                }
-                #expect(sent.size == binary.count)
+                guard await FirmwareLiveTests.applied(firmware, size: binary.count) else { return }
             }
             // A device of another product (or none) is not reachable through this product.
             let other = try TestDeviceIdentity()

@@ -62,16 +62,7 @@ struct UDPFirmwareLiveTests {
                 let reply = try await FirmwareLiveTests.flash(binary, device: device, on: server, token: token)
                 #expect(reply.status == 200, "\(reply.text)")
                 #expect(reply.text == #"{"ok":true,"id":"\#(device)","status":"Update started"}"#)
-                let applied = await FirmwareLiveTests.next(firmware) {
-                    if case .applied = $0 { return true }
-                    if case .rejected = $0 { return true }
-                    return false
-                }
-                guard case .applied(let sent)? = applied else {
-                    Issue.record("the device did not apply the update: \(String(describing: applied))")
-                    return
-                }
-                #expect(sent.size == binary.count)
+                guard await FirmwareLiveTests.applied(firmware, size: binary.count) else { return }
                 _ = await FirmwareLiveTests.next(firmware) {
                     if case .restart = $0 { return true } else { return false }
                 }
