@@ -93,9 +93,13 @@ extension UpdateReceiver {
             out.append(.rejected("Integrity check of a resumed update has failed (-1331)"))
             return
         }
-        let image = self.v3.image
+        // Checked before the state is reset, not from a copy taken before it: an optimized build
+        // used `let image = self.v3.image` after `self.v3 = V3State()` had freed it
+        // (AddressSanitizer: heap-use-after-free in FirmwareModule.modules; `aerosol bench ota
+        // --ota-protocol v3` crashed at 100 devices).
+        let outcome = self.check(self.v3.image)
         self.v3 = V3State()
-        switch self.check(image) {
+        switch outcome {
         case .success(let firmware):
             out.append(.applied(firmware))
             out.append(.restart("update"))
