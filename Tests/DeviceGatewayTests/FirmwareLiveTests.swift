@@ -18,12 +18,19 @@ struct FirmwareLiveTests {
     static func flash(_ file: [UInt8], device: String, on server: TestServer, token: String) async throws
         -> WireResponse
     {
+        try await flash(file, path: "/v1/devices/\(device)", on: server, token: token)
+    }
+
+    /// `PUT path` (a device route of the user or of a product) with `file` as a multipart upload.
+    static func flash(_ file: [UInt8], path: String, on server: TestServer, token: String) async throws
+        -> WireResponse
+    {
         let (contentType, body) = TestFirmware.multipart(file, fields: [("file_type", "binary")])
         let connection = try await server.connect()
         do {
             let response = try await connection.request(
                 .PUT,
-                "/v1/devices/\(device)",
+                path,
                 headers: [("Content-Type", contentType), ("Authorization", "Bearer \(token)")],
                 bytes: body
             )

@@ -11,26 +11,6 @@ import WireClient
 /// route does (product routes mirror the sandbox ones, the device by ID only).
 @Suite("Flashing through the product route, live", .timeLimit(.minutes(1)))
 struct ProductRouteFlashTests {
-    static func flash(_ file: [UInt8], path: String, on server: TestServer, token: String) async throws
-        -> WireResponse
-    {
-        let (contentType, body) = TestFirmware.multipart(file, fields: [("file_type", "binary")])
-        let connection = try await server.connect()
-        do {
-            let response = try await connection.request(
-                .PUT,
-                path,
-                headers: [("Content-Type", contentType), ("Authorization", "Bearer \(token)")],
-                bytes: body
-            )
-            await connection.close()
-            return response
-        } catch {
-            await connection.close()
-            throw error
-        }
-    }
-
     @Test func aProductDeviceIsFlashedThroughTheProductRoute() async throws {
         try await TestServer.with(configure: FirmwareLiveTests.fast) { server in
             let token = try await server.user("ada@example.com")
@@ -43,7 +23,7 @@ struct ProductRouteFlashTests {
             let binary = TestFirmware.application(size: 9_000)
 
             // Offline: the sandbox route's answer.
-            let offline = try await Self.flash(binary, path: path, on: server, token: token)
+            let offline = try await FirmwareLiveTests.flash(binary, path: path, on: server, token: token)
             #expect(offline.status == 404, "\(offline.text)")
             #expect(offline.text == #"{"ok":false,"error":"Device is not connected"}"#)
 
@@ -51,21 +31,21 @@ struct ProductRouteFlashTests {
             let firmware = SimulatedFirmware(otaProtocol: .legacy, platformID: 3)
             simulator.firmware = firmware
             try await simulator.run(host: "127.0.0.1", port: server.devicePort) { _ in
-                let wrong = try await Self.flash(
+                let wrong = try await FirmwareLiveTests.flash(
                     TestFirmware.application(size: 4_000, platformID: 12),
                     path: path,
                     on: server,
                     token: token
                 )
                 #expect(wrong.status == 400, "\(wrong.text)")
-                let reply = try await Self.flash(binary, path: path, on: server, token: token)
+                let reply = try await FirmwareLiveTests.flash(binary, path: path, on: server, token: token)
                 #expect(reply.status == 200, "\(reply.text)")
                 #expect(reply.text == #"{"ok":true,"id":"\#(device.hex)","status":"Update started"}"#)
                 guard await FirmwareLiveTests.applied(firmware, size: binary.count) else { return }
             }
             // A device of another product (or none) is not reachable through this product.
             let other = try TestDeviceIdentity()
-            let missing = try await Self.flash(
+            let missing = try await FirmwareLiveTests.flash(
                 binary,
                 path: "/v1/products/lamps/devices/\(other.hex)",
                 on: server,
