@@ -34,12 +34,22 @@ public func buildApplication(
     let views = try await ConsoleViews.load()
     let secret = try ServerSecret.loadOrCreate(at: files.secretPath)
     let openAPI = try OpenAPIDocument.load()
-    let database = try await Database.open(
-        path: files.databasePath,
-        synchronous: configuration.synchronous,
-        secret: secret,
-        logger: logger
-    )
+    let database =
+        if let url = configuration.databaseURL {
+            try await Database.open(
+                postgresURL: url,
+                connections: configuration.databaseConnections,
+                secret: secret,
+                logger: logger
+            )
+        } else {
+            try await Database.open(
+                path: files.databasePath,
+                synchronous: configuration.synchronous,
+                secret: secret,
+                logger: logger
+            )
+        }
     var streamLimits = StreamLimits()
     streamLimits.maxQueuedEvents = configuration.subscriberMaxEvents
     streamLimits.maxQueuedBytes = configuration.subscriberMaxBytes
@@ -146,7 +156,7 @@ public func buildApplication(
     Console(cloud: cloud, views: views).register(routes)
     var metricsServer: [any Service] = []
     if let metrics {
-        let report = MetricsReport(cloud: cloud, databasePath: files.databasePath, backend: metrics)
+        let report = MetricsReport(cloud: cloud, database: database, backend: metrics)
         if let port = configuration.metricsPort {
             metricsServer = [MetricsServer(host: configuration.host, port: port, report: report, logger: logger)]
         } else {
@@ -183,7 +193,10 @@ public func buildApplication(
             cloud.boundPort.value = port
             logger.info(
                 "aerosol listening on http://\(host):\(port)",
-                metadata: ["data.dir": "\(files.path)", "event.last_id": "\(log.latestID)"]
+                metadata: [
+                    "data.dir": "\(files.path)", "db.engine": "\(database.engine)", "db.location": "\(database.path)",
+                    "event.last_id": "\(log.latestID)",
+                ]
             )
             await onServerRunning(
                 RunningServer(

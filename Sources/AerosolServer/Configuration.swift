@@ -35,6 +35,11 @@ public struct Configuration: Sendable {
     public var subscriberMaxEvents = 1000
     /// Bytes a stream may have waiting before it is closed as too slow (default 1 MiB).
     public var subscriberMaxBytes = 1 << 20
+    /// A PostgreSQL database (`postgres://…`) to keep everything in instead of the SQLite file in
+    /// the data directory (default `nil`: SQLite). Nodes naming the same database cooperate.
+    public var databaseURL: String?
+    /// The most connections this node opens to PostgreSQL (default 10).
+    public var databaseConnections = 10
     /// How commits reach the disk (default `full`: fsync before acknowledging).
     public var synchronous: Database.Synchronous = .full
     /// The bcrypt cost for new passwords (default 10).

@@ -93,9 +93,16 @@ public struct TestServer: Sendable {
         // A directory made here is removed afterwards; one passed in (restart tests) is kept.
         let ownedDirectory = dataDirectory == nil ? configuration.dataDirectory : nil
         let removeIfOwned = {
-            if let ownedDirectory { try? FileManager.default.removeItem(atPath: ownedDirectory) }
+            guard let ownedDirectory else { return }
+            try? FileManager.default.removeItem(atPath: ownedDirectory)
+            await TestDatabases.drop(for: ownedDirectory)
         }
         try Self.installServerKey(in: configuration.dataDirectory)
+        if configuration.databaseURL == nil {
+            configuration.databaseURL = try await TestDatabases.url(for: configuration.dataDirectory)
+            // Hundreds of test servers run at once on one PostgreSQL server.
+            configuration.databaseConnections = 4
+        }
         let (ports, portContinuation) = AsyncStream.makeStream(of: RunningServer.self)
         let app = try await buildApplication(configuration: configuration, logger: logger) { running in
             portContinuation.yield(running)
@@ -121,12 +128,12 @@ public struct TestServer: Sendable {
                 let result = try await body(server)
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
-                removeIfOwned()
+                await removeIfOwned()
                 return result
             } catch {
                 await group.triggerGracefulShutdown()
                 try? await tasks.waitForAll()
-                removeIfOwned()
+                await removeIfOwned()
                 throw error
             }
         }
@@ -182,11 +189,7 @@ public struct TestServer: Sendable {
 
     /// Creates an account directly in the data directory, as `aerosol user create` does.
     public func createUser(_ email: String, password: String = "correct-horse") async throws {
-        let database = try await Database.open(
-            path: DataDirectory(path: dataDirectory).databasePath,
-            readers: 1,
-            logger: Self.logger
-        )
+        let database = try await TestDatabases.open(dataDirectory: dataDirectory, logger: Self.logger)
         do {
             _ = try await UserStore(database: database, bcryptCost: 4).create(email: email, password: password)
         } catch {
@@ -224,11 +227,7 @@ public struct TestServer: Sendable {
 
     /// The id of the account behind a token.
     public func userID(token: String) async throws -> String {
-        let database = try await Database.open(
-            path: DataDirectory(path: dataDirectory).databasePath,
-            readers: 1,
-            logger: Self.logger
-        )
+        let database = try await TestDatabases.open(dataDirectory: dataDirectory, logger: Self.logger)
         let grant = try await TokenStore(
             database: database,
             secret: try ServerSecret.loadOrCreate(at: DataDirectory(path: dataDirectory).secretPath)

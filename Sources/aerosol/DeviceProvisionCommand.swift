@@ -28,6 +28,8 @@ struct DeviceProvisionCommand: AsyncParsableCommand {
     @Option(help: "The server's data directory. [env: AEROSOL_DATA_DIR] (default: ./aerosol-data)")
     var dataDir: String?
 
+    @OptionGroup var database: DatabaseOptions
+
     func run() async throws {
         let deviceID = id.lowercased()
         guard Device.isValidID(deviceID) else { throw ValidationError("\(id) is not a device id (24 hex characters)") }
@@ -41,8 +43,8 @@ struct DeviceProvisionCommand: AsyncParsableCommand {
             } catch let error as GatewayError {
                 throw CLIError("\(key): \(error.message)")
             }
-            try await AdministeredDatabase.with(dataDir: dataDir, create: true) { database in
-                try await DeviceKeyStore(database: database).provision(deviceID: deviceID, publicKeyPEM: publicKey)
+            try await AdministeredDatabase.with(dataDir: dataDir, url: database.resolve(), create: true) { store in
+                try await DeviceKeyStore(database: store).provision(deviceID: deviceID, publicKeyPEM: publicKey)
             }
             printLine("provisioned device \(deviceID) (\(transport))")
         }

@@ -45,6 +45,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Directory for the database and the server secret. [env: AEROSOL_DATA_DIR] (default: ./aerosol-data)")
     var dataDir: String?
 
+    @OptionGroup var database: DatabaseOptions
+
     @Option(help: "trace, debug, info, notice, warning, error or critical. [env: AEROSOL_LOG_LEVEL] (default: info)")
     var logLevel: String?
 
@@ -273,6 +275,8 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--sync must be full or normal")
         }
         configuration.synchronous = synchronous
+        configuration.databaseURL = try database.resolve()
+        configuration.databaseConnections = try database.resolveConnections()
         configuration.publicURL = try EnvironmentOption.resolve(publicURL, "AEROSOL_PUBLIC_URL", default: "")
         if configuration.publicURL?.isEmpty == true { configuration.publicURL = nil }
         try resolveWebhookOptions(&configuration)

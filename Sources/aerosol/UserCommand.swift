@@ -30,11 +30,14 @@ struct UserCommand: AsyncParsableCommand {
         )
         var dataDir: String?
 
+        @OptionGroup var database: DatabaseOptions
+
         func run() async throws {
             try await runReportingErrors {
                 let secret = try password.read()
-                let user = try await AdministeredDatabase.with(dataDir: dataDir, create: true) { database in
-                    try await UserStore(database: database).create(email: email, password: secret)
+                let user = try await AdministeredDatabase.with(dataDir: dataDir, url: database.resolve(), create: true)
+                { store in
+                    try await UserStore(database: store).create(email: email, password: secret)
                 }
                 printLine("created account \(user.email) (id \(user.id))")
             }
@@ -50,10 +53,16 @@ struct UserCommand: AsyncParsableCommand {
         @Option(help: "The server's data directory. [env: AEROSOL_DATA_DIR] (default: ./aerosol-data)")
         var dataDir: String?
 
+        @OptionGroup var database: DatabaseOptions
+
         func run() async throws {
             try await runReportingErrors {
-                let users = try await AdministeredDatabase.with(dataDir: dataDir, create: false) { database in
-                    try await UserStore(database: database).all()
+                let users = try await AdministeredDatabase.with(
+                    dataDir: dataDir,
+                    url: database.resolve(),
+                    create: false
+                ) { store in
+                    try await UserStore(database: store).all()
                 }
                 if users.isEmpty { printLine("No accounts.") }
                 for user in users {
@@ -81,11 +90,14 @@ struct UserCommand: AsyncParsableCommand {
         @Option(help: "The server's data directory. [env: AEROSOL_DATA_DIR] (default: ./aerosol-data)")
         var dataDir: String?
 
+        @OptionGroup var database: DatabaseOptions
+
         func run() async throws {
             try await runReportingErrors {
                 let secret = try password.read()
-                let user = try await AdministeredDatabase.with(dataDir: dataDir, create: false) { database in
-                    try await UserStore(database: database).setPassword(email: email, password: secret)
+                let user = try await AdministeredDatabase.with(dataDir: dataDir, url: database.resolve(), create: false)
+                { store in
+                    try await UserStore(database: store).setPassword(email: email, password: secret)
                 }
                 printLine("changed the password of \(user.email)")
             }

@@ -25,7 +25,15 @@ struct CommandLine: Sendable {
     func run(_ arguments: [String], input: String? = nil, environment extra: [String: String] = [:]) async throws
         -> Result
     {
-        try await withCheckedThrowingContinuation { continuation in
+        var extra = extra
+        // The commands that administer a test server's data go where that server keeps it.
+        let administers = arguments.first == "user" || arguments.prefix(2) == ["device", "provision"]
+        if administers, let flag = arguments.firstIndex(of: "--data-dir"), flag + 1 < arguments.count,
+            let url = try await TestDatabases.serverURL(for: arguments[flag + 1])
+        {
+            extra["AEROSOL_DATABASE_URL"] = extra["AEROSOL_DATABASE_URL"] ?? url
+        }
+        return try await withCheckedThrowingContinuation { [extra] continuation in
             Thread.detachNewThread {
                 continuation.resume(with: Swift.Result { try runBlocking(arguments, input: input, environment: extra) })
             }

@@ -95,7 +95,9 @@ struct AccessTokenTests {
         }
     }
 
-    @Test func theDatabaseNeverHoldsAUsableToken() async throws {
+    /// Reads SQLite's files byte for byte (on PostgreSQL the same store writes the same hashes).
+    @Test(.enabled(if: TestDatabases.engine == .sqlite))
+    func theDatabaseNeverHoldsAUsableToken() async throws {
         let directory = TestServer.makeDataDirectory()
         let tokens = try await TestServer.with(dataDirectory: directory) { server in
             try await server.createUser("ada@example.com")

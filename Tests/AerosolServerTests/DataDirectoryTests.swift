@@ -1,3 +1,4 @@
+import AerosolTesting
 import Foundation
 import Testing
 
@@ -5,7 +6,9 @@ import Testing
 /// webhook from them.
 @Suite("The data directory", .timeLimit(.minutes(1)))
 struct DataDirectoryTests {
-    @Test func theDataDirectoryAndTheDatabaseFilesAreTheOwnersOnly() async throws {
+    /// SQLite's files in the data directory.
+    @Test(.enabled(if: TestDatabases.engine == .sqlite))
+    func theDataDirectoryAndTheDatabaseFilesAreTheOwnersOnly() async throws {
         let parent = TestServer.makeDataDirectory()
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let directory = parent + "/made-by-the-server"

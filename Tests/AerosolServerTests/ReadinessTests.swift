@@ -15,7 +15,9 @@ struct ReadinessTests {
         }
     }
 
-    @Test func notReadyWhileAnotherProcessHoldsTheWriteLock() async throws {
+    /// SQLite's file lock, taken by another process.
+    @Test(.enabled(if: TestDatabases.engine == .sqlite))
+    func notReadyWhileAnotherProcessHoldsTheWriteLock() async throws {
         try await TestServer.with { server in
             // Python's sqlite3 (another process, as a backup tool or a stray sqlite3 shell would
             // be) takes the write lock and keeps it until its standard input closes (not for a

@@ -87,11 +87,7 @@ struct TokenTransportTests {
             )
 
             // Issue a token that expired a minute ago, straight into the store.
-            let database = try await Database.open(
-                path: DataDirectory(path: server.dataDirectory).databasePath,
-                readers: 1,
-                logger: TestServer.logger
-            )
+            let database = try await TestDatabases.open(dataDirectory: server.dataDirectory, logger: TestServer.logger)
             let secret = try ServerSecret.loadOrCreate(at: DataDirectory(path: server.dataDirectory).secretPath)
             let user = try #require(try await UserStore(database: database).find(email: "ada@example.com"))
             let issued = try await TokenStore(database: database, secret: secret)

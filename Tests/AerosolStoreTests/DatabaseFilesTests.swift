@@ -1,4 +1,5 @@
 import AerosolModels
+import AerosolTesting
 import Foundation
 import SQLKit
 import Testing
@@ -7,7 +8,7 @@ import Testing
 
 /// What the database leaves on disk: files only their owner can read, and no webhook
 /// credential in the clear — including in databases an older version made.
-@Suite("Database files", .timeLimit(.minutes(1)))
+@Suite("Database files", .timeLimit(.minutes(1)), .enabled(if: TestDatabases.engine == .sqlite))
 struct DatabaseFilesTests {
     static func mode(_ path: String) throws -> Int {
         let attributes = try FileManager.default.attributesOfItem(atPath: path)

@@ -124,6 +124,8 @@ struct EventLogTests {
         try await withLog(fixture, bus: bus) { log in
             // Three events fill the consumer: they are acknowledged (committed), and delivered.
             _ = try await log.append((1...3).map { StoreFixture.draft("n\($0)") }, source: .api)
+            // (On PostgreSQL the events reach the bus from the cluster feed, a moment later.)
+            await consumer.waitForEvents(3)
             #expect(consumer.events.count == 3)
             // The next append waits: the log does not commit while the consumer is full.
             let waiting = Task { try await log.append(StoreFixture.draft("n4"), source: .api) }
@@ -132,6 +134,7 @@ struct EventLogTests {
             consumer.drain(on: bus)
             let fourth = try await waiting.value
             #expect(fourth.id == 4)
+            await consumer.waitForEvents(4)
             #expect(consumer.events.map(\.name) == ["n1", "n2", "n3", "n4"])
         }
         await fixture.database.close()

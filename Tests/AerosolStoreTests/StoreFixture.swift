@@ -1,5 +1,6 @@
 import AerosolModels
 import AerosolStore
+import AerosolTesting
 import Foundation
 import Logging
 import NIOCore
@@ -19,11 +20,7 @@ struct StoreFixture {
     static func make(directory: String? = nil) async throws -> StoreFixture {
         let directory = directory ?? (NSTemporaryDirectory() + "aerosol-store-" + UUID().uuidString)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let database = try await Database.open(
-            path: directory + "/aerosol.sqlite",
-            synchronous: .normal,
-            logger: logger
-        )
+        let database = try await TestDatabases.open(dataDirectory: directory, readers: 3, logger: logger)
         return StoreFixture(directory: directory, database: database)
     }
 
@@ -57,6 +54,14 @@ final class RecordingConsumer: EventConsumer {
     }
 
     var backlog: Int { state.withLock { $0.backlog } }
+
+    /// Returns once `count` events arrived (or after 10 s).
+    func waitForEvents(_ count: Int) async {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while events.count < count, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
 
     /// Everything received so far.
     var events: [Event] { state.withLock { $0.events } }

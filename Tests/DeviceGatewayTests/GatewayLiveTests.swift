@@ -198,11 +198,7 @@ struct GhostDeviceTests {
             return token
         }
         // What a run killed mid-connection leaves behind: the device recorded online.
-        let database = try await Database.open(
-            path: DataDirectory(path: directory).databasePath,
-            readers: 1,
-            logger: TestServer.logger
-        )
+        let database = try await TestDatabases.open(dataDirectory: directory, logger: TestServer.logger)
         _ = try await DeviceStore(database: database).connected(
             id: device,
             at: Date(),

@@ -1,5 +1,6 @@
 import AerosolModels
 import AerosolStore
+import AerosolTesting
 import Foundation
 import Logging
 import Testing
@@ -13,11 +14,7 @@ struct OutboxStoreTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var logger = Logger(label: "webhooks-test")
         logger.logLevel = .error
-        let database = try await Database.open(
-            path: directory + "/aerosol.sqlite",
-            synchronous: .normal,
-            logger: logger
-        )
+        let database = try await TestDatabases.open(dataDirectory: directory, readers: 3, logger: logger)
         do {
             try await body(database, directory)
             await database.close()

@@ -38,7 +38,8 @@ enum MetricCatalogue {
         "aerosol_webhook_delivery_latency_seconds":
             "Time from an event's publication until its webhook delivery succeeded.",
         // Database and process.
-        "aerosol_database_size_bytes": "Size of the database files (database and write-ahead log).",
+        "aerosol_database_size_bytes":
+            "Size of the database: SQLite's file and write-ahead log, or pg_database_size on PostgreSQL.",
         "process_cpu_seconds_total": "User and system CPU time the process used.",
         "process_resident_memory_bytes": "Resident memory of the process.",
         "process_virtual_memory_bytes": "Virtual memory of the process.",

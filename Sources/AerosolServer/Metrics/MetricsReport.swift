@@ -1,3 +1,4 @@
+import AerosolStore
 import DeviceGateway
 import Foundation
 import Metrics
@@ -8,7 +9,7 @@ import Synchronization
 /// memory and files. Then the whole registry in the Prometheus text format.
 final class MetricsReport: Sendable {
     private let cloud: Cloud
-    private let databasePath: String
+    private let database: Database
     private let backend: MetricsBackend
 
     private let streamsOpen = Gauge(label: "aerosol_streams_open")
@@ -26,22 +27,24 @@ final class MetricsReport: Sendable {
     /// CPU seconds already added to the counter (it only counts up; each read adds the rest).
     private let cpuCounted = Mutex<Double>(0)
 
-    init(cloud: Cloud, databasePath: String, backend: MetricsBackend) {
+    init(cloud: Cloud, database: Database, backend: MetricsBackend) {
         self.cloud = cloud
-        self.databasePath = databasePath
+        self.database = database
         self.backend = backend
     }
 
     /// The metrics, as of now.
-    func render() -> String {
-        backend.exposition(after: update)
+    func render() async -> String {
+        // Asked before the lock: on PostgreSQL it is a query.
+        let size = await database.sizeInBytes()
+        return backend.exposition { update(databaseSize: size) }
     }
 
-    private func update() {
+    private func update(databaseSize size: Int?) {
         streamsOpen.record(cloud.streams.count)
         for (transport, gauge) in devicesConnected { gauge.record(cloud.gateway.onlineCount(over: transport)) }
         queuedDeliveries.record(cloud.webhooks.queuedDeliveries)
-        databaseSize.record(Self.size(ofFilesAt: [databasePath, databasePath + "-wal"]))
+        size.map(databaseSize.record)
         let process = ProcessStatistics.read()
         if let seconds = process.cpuSeconds {
             let added = cpuCounted.withLock { counted -> Double in
@@ -55,12 +58,5 @@ final class MetricsReport: Sendable {
         process.openFiles.map(openFiles.record)
         process.maxOpenFiles.map(maxOpenFiles.record)
         process.startTime.map(startTime.record)
-    }
-
-    private static func size(ofFilesAt paths: [String]) -> Int {
-        paths.reduce(0) { total, path in
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
-            return total + (size ?? 0)
-        }
     }
 }

@@ -12,14 +12,14 @@ struct MetricsRoutes {
 
     func register(_ routes: RouteRegistrar) {
         let report = self.report
-        routes.on(.get, "/metrics", .anyone) { _, _ in Self.response(report) }
+        routes.on(.get, "/metrics", .anyone) { _, _ in await Self.response(report) }
     }
 
-    static func response(_ report: MetricsReport) -> Response {
+    static func response(_ report: MetricsReport) async -> Response {
         Response(
             status: .ok,
             headers: [.contentType: contentType, .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(string: report.render()))
+            body: .init(byteBuffer: ByteBuffer(string: await report.render()))
         )
     }
 }

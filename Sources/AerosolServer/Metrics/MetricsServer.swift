@@ -13,7 +13,7 @@ struct MetricsServer: Service {
     func run() async throws {
         let router = Router()
         let report = self.report
-        router.get("/metrics") { _, _ in MetricsRoutes.response(report) }
+        router.get("/metrics") { _, _ in await MetricsRoutes.response(report) }
         let host = self.host
         let logger = self.logger
         let application = Application(

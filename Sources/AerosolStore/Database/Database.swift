@@ -7,34 +7,45 @@ import SQLiteKit
 import SQLiteNIO
 import Synchronization
 
-/// The embedded SQLite database, in WAL mode, with one writer and a few readers.
+/// The stores' database: the embedded SQLite file (in WAL mode, one writer and a few readers) or
+/// a PostgreSQL server shared by several nodes (``DatabaseEngine``).
 ///
-/// Every write of this process goes through the single writer connection, one at a time (FIFO),
-/// whether it is the event log's group commit, a transaction or a single statement; so writers
-/// of this process never wait on SQLite's lock. Readers never wait for the writer (WAL).
-/// Another process (`aerosol user create`) may still write; `busy_timeout` covers that.
+/// Every write of this process goes through one writer at a time (FIFO), whether it is the
+/// event log's group commit, a transaction or a single statement; so writers of this process
+/// never wait on SQLite's lock, and a store's read-then-write in a transaction behaves the same
+/// on both engines. Readers never wait for the writer (WAL; PostgreSQL's MVCC). Another process
+/// (`aerosol user create`, another node) may still write; SQLite's `busy_timeout` and
+/// PostgreSQL's row locks cover that.
 ///
-/// SQLite calls block a thread, so the connections run on a thread pool of their own with a
+/// SQLite calls block a thread, so its connections run on a thread pool of their own with a
 /// thread per connection: a connection waiting for a lock can never starve the one holding it,
 /// and slow work elsewhere (bcrypt on the shared pool) never delays a commit.
 public final class Database: Sendable {
-    private let writer: SQLiteConnection
+    /// The connections, by engine.
+    enum Connections: Sendable {
+        case sqlite(writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool)
+        case postgres(PostgresConnections)
+    }
+
+    let connections: Connections
     /// The single writer's queue. Bounded: beyond 4,096 waiting writes the database is answered
     /// as overloaded (`503` with `Retry-After`) instead of queueing without end.
     private let writeLock = KeyedLock<Int>(maxWaiters: 4096)
     /// Group commit for device writes (``batchedWrite(_:)``).
     let batcher = WriteBatcher()
-    private let readers: [SQLiteConnection]
     private let next = Atomic<Int>(0)
-    private let threadPool: NIOThreadPool
-    /// Where the database file lives.
+    /// Where the SQLite file lives; for PostgreSQL, the server and database (no password).
     public let path: String
+    /// Which engine this is; the SQL that differs between them asks it.
+    public let engine: DatabaseEngine
 
-    private init(path: String, writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool) {
+    init(path: String, connections: Connections) {
         self.path = path
-        self.writer = writer
-        self.readers = readers
-        self.threadPool = threadPool
+        self.connections = connections
+        switch connections {
+        case .sqlite: engine = .sqlite
+        case .postgres: engine = .postgres
+        }
     }
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations. The
@@ -98,7 +109,10 @@ public final class Database: Sendable {
             // read the schema before a migration renamed a column would go on naming the old
             // column in the rows of `SELECT *`.
             try await Migrations.apply(
-                to: Database(path: path, writer: writer, readers: [writer], threadPool: threadPool),
+                to: Database(
+                    path: path,
+                    connections: .sqlite(writer: writer, readers: [writer], threadPool: threadPool)
+                ),
                 secret: secret,
                 through: lastVersion,
                 logger: logger
@@ -115,7 +129,10 @@ public final class Database: Sendable {
                 try await configure(reader, synchronous: synchronous)
                 readers.append(reader)
             }
-            return Database(path: path, writer: writer, readers: readers, threadPool: threadPool)
+            return Database(
+                path: path,
+                connections: .sqlite(writer: writer, readers: readers, threadPool: threadPool)
+            )
         } catch {
             for connection in opened { try? await connection.close() }
             try? await threadPool.shutdownGracefully()
@@ -129,10 +146,15 @@ public final class Database: Sendable {
         _ = try await connection.query("PRAGMA foreign_keys=ON", [])
     }
 
-    /// A connection for reads (round robin). Writes belong in ``write(_:)`` or
-    /// ``transaction(_:)``.
+    /// A connection for reads (round robin; on PostgreSQL, any free pooled connection). Writes
+    /// belong in ``write(_:)`` or ``transaction(_:)``.
     public var sql: any SQLDatabase {
-        readers[next.wrappingAdd(1, ordering: .relaxed).oldValue % readers.count].sql()
+        switch connections {
+        case .sqlite(_, let readers, _):
+            readers[next.wrappingAdd(1, ordering: .relaxed).oldValue % readers.count].sql()
+        case .postgres(let pool):
+            pool.sql
+        }
     }
 
     /// Runs `body` with the writer connection, alone (statements commit one by one).
@@ -143,10 +165,11 @@ public final class Database: Sendable {
     /// ``write(_:)``; unbounded, it waits behind any number of writes (the ``WriteBatcher``'s
     /// one commit at a time must never be refused).
     func write<T: Sendable>(bounded: Bool, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        do {
-            return try await writeLock.withLock(0, bounded: bounded) { try await body(writer.sql()) }
-        } catch KeyedLockError.overloaded {
-            throw StoreError.unavailable("the database has too many writes waiting; try again shortly")
+        try await alone(bounded: bounded) {
+            switch connections {
+            case .sqlite(let writer, _, _): try await body(writer.sql())
+            case .postgres(let pool): try await pool.withConnection(body)
+            }
         }
     }
 
@@ -158,28 +181,46 @@ public final class Database: Sendable {
 
     /// ``transaction(_:)``, bounded or not as ``write(bounded:_:)``.
     func transaction<T: Sendable>(bounded: Bool, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        try await write(bounded: bounded) { sql in
-            try await Self.begin(sql)
-            do {
-                let result = try await body(sql)
-                try await sql.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await sql.raw("ROLLBACK").run()
-                throw error
+        try await alone(bounded: bounded) {
+            switch connections {
+            case .sqlite(let writer, _, _):
+                let sql = writer.sql()
+                try await begin(sql)
+                do {
+                    let result = try await body(sql)
+                    try await sql.raw("COMMIT").run()
+                    return result
+                } catch {
+                    try? await sql.raw("ROLLBACK").run()
+                    throw error
+                }
+            case .postgres(let pool):
+                return try await pool.withTransaction(body)
             }
         }
     }
 
-    /// `BEGIN IMMEDIATE`. If a failed `ROLLBACK` (a connection error, an interrupted statement)
-    /// left the writer inside a transaction, every later `BEGIN` would fail and the single
-    /// writer would be stuck: so that case is rolled back here and begun again.
-    static func begin(_ sql: any SQLDatabase) async throws {
+    /// Runs `body` as this process's one writer (FIFO).
+    private func alone<T: Sendable>(bounded: Bool, _ body: () async throws -> T) async throws -> T {
         do {
-            try await sql.raw("BEGIN IMMEDIATE").run()
+            return try await writeLock.withLock(0, bounded: bounded) { try await body() }
+        } catch KeyedLockError.overloaded {
+            throw StoreError.unavailable("the database has too many writes waiting; try again shortly")
+        }
+    }
+
+    /// `BEGIN IMMEDIATE` (``DatabaseEngine/beginTransaction``). If a failed `ROLLBACK` (a
+    /// connection error, an interrupted statement) left SQLite's writer inside a transaction,
+    /// every later `BEGIN` would fail and the single writer would be stuck: so that case is
+    /// rolled back here and begun again. (On PostgreSQL, see
+    /// ``PostgresConnections/withTransaction(_:)``.)
+    private func begin(_ sql: any SQLDatabase) async throws {
+        let begin = SQLQueryString(engine.beginTransaction)
+        do {
+            try await sql.raw(begin).run()
         } catch  where "\(error)".contains("within a transaction") {
             try await sql.raw("ROLLBACK").run()
-            try await sql.raw("BEGIN IMMEDIATE").run()
+            try await sql.raw(begin).run()
         }
     }
 
@@ -193,13 +234,22 @@ public final class Database: Sendable {
             batcher.close()
             // Waits for the writes in progress; a close that cannot wait closes anyway.
             do {
-                try await writeLock.withLock(0) { try? await writer.close() }
+                try await writeLock.withLock(0) { await closeConnections() }
             } catch {
-                try? await writer.close()
+                await closeConnections()
             }
+        }.value
+    }
+
+    private func closeConnections() async {
+        switch connections {
+        case .sqlite(let writer, let readers, let threadPool):
+            try? await writer.close()
             for reader in readers { try? await reader.close() }
             try? await threadPool.shutdownGracefully()
-        }.value
+        case .postgres(let pool):
+            await pool.close()
+        }
     }
 
     /// How commits reach the disk.

@@ -257,24 +257,30 @@ enum Migrations {
         through lastVersion: Int? = nil,
         logger: Logger
     ) async throws {
-        let database = store.sql
-        try await database.raw(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)"
-        ).run()
-        let applied = try await database.raw("SELECT version FROM schema_migrations")
+        // Nodes that start at once on one PostgreSQL database take turns here; on SQLite,
+        // `BEGIN IMMEDIATE` already does.
+        let lock = store.engine.exclusiveLock(.migrations).map { SQLQueryString($0) }
+        try await store.transaction { database in
+            if let lock { try await database.raw(lock).run() }
+            try await database.raw(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)"
+            ).run()
+        }
+        let applied = try await store.sql.raw("SELECT version FROM schema_migrations")
             .all(decodingColumn: "version", as: Int.self)
         let done = Set(applied)
         for (index, statements) in steps.enumerated() where !done.contains(index + 1) {
             let version = index + 1
             if let lastVersion, version > lastVersion { break }
             let rewritten = try await store.transaction { database in
+                if let lock { try await database.raw(lock).run() }
                 // Another process may have migrated between our check and our lock.
                 let raced = try await database.raw(
                     "SELECT version FROM schema_migrations WHERE version = \(bind: version)"
                 ).first()
                 guard raced == nil else { return false }
                 for statement in statements {
-                    try await database.raw(SQLQueryString(statement)).run()
+                    try await database.raw(SQLQueryString(store.engine.schema(statement))).run()
                 }
                 let rewritten = try await sealing[version]?(database, secret) ?? false
                 let now = Int64(Date.now.timeIntervalSince1970 * 1000)
@@ -284,7 +290,8 @@ enum Migrations {
                 logger.info("applied database migration", metadata: ["db.migration": "\(version)"])
                 return rewritten
             }
-            if rewritten { try await scrub(store, logger: logger) }
+            // PostgreSQL never held these rows in the clear: it starts at the latest schema.
+            if rewritten, store.engine == .sqlite { try await scrub(store, logger: logger) }
         }
     }
 

@@ -34,6 +34,9 @@ public final class EventLog: Service, Sendable {
     private let state = Mutex(State())
     private let lastID: Atomic<Int64>
     private let metrics = EventLogMetrics()
+    /// On PostgreSQL, every node's events for this node's bus (``ClusterFeed``); on SQLite this
+    /// log is the only writer and hands its commits to the bus itself.
+    private let feed: ClusterFeed?
     /// The most drafts one transaction takes; more wait for the next.
     public let maxBatch: Int
     /// The most drafts that may wait for a commit; appends beyond it are refused (back-pressure).
@@ -49,14 +52,18 @@ public final class EventLog: Service, Sendable {
         self.maxBatch = maxBatch
         self.maxQueued = maxQueued
         let row = try await database.sql.raw("SELECT MAX(id) AS id FROM events").first()
-        self.lastID = Atomic(try row?.decode(column: "id", as: Int64?.self) ?? 0)
+        let lastID = try row?.decode(column: "id", as: Int64?.self) ?? 0
+        self.lastID = Atomic(lastID)
+        self.feed =
+            database.engine == .postgres
+            ? ClusterFeed(database: database, bus: bus, after: lastID, logger: logger) : nil
     }
 
     /// A connection for replay reads.
     var databaseForReads: any SQLDatabase { database.sql }
 
     /// The id of the newest committed event (0 when the log is empty).
-    public var latestID: Int64 { lastID.load(ordering: .acquiring) }
+    public var latestID: Int64 { feed?.latestID ?? lastID.load(ordering: .acquiring) }
 
     /// Appends events and returns them with their ids once they are durable; `source` says who
     /// published them (for the metrics).
@@ -89,12 +96,15 @@ public final class EventLog: Service, Sendable {
     /// Runs the writer until graceful shutdown or cancellation (a service group that fails to
     /// start cancels its services), then commits whatever is still queued.
     public func run() async throws {
+        let feeding = feed.map { feed in Task { await feed.run() } }
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 while let batch = await nextBatch() {
-                    await commit(batch)
-                    // Streams that cannot keep up slow the log down rather than queue without end.
+                    // Streams that cannot keep up slow the log down rather than queue without end
+                    // (checked before the commit: on PostgreSQL the bus fills after it, from
+                    // the cluster feed).
                     await bus.waitForCapacity()
+                    await commit(batch)
                 }
             } onGracefulShutdown: {
                 self.close()
@@ -102,6 +112,9 @@ public final class EventLog: Service, Sendable {
         } onCancel: {
             self.close()
         }
+        feeding?.cancel()
+        feed?.finish()
+        await feeding?.value
         logger.debug("event log writer stopped")
     }
 
@@ -154,59 +167,88 @@ public final class EventLog: Service, Sendable {
     }
 
     private func commit(_ batch: [Pending]) async {
-        let first = lastID.load(ordering: .acquiring) + 1
-        var next = first
-        var results: [[Event]] = []
-        results.reserveCapacity(batch.count)
-        for pending in batch {
-            var events: [Event] = []
-            events.reserveCapacity(pending.drafts.count)
-            for draft in pending.drafts {
-                events.append(draft.event(id: next))
-                next += 1
-            }
-            results.append(events)
-        }
-        let all = results.flatMap { $0 }
         let started = ContinuousClock.now
+        let results: [[Event]]
         do {
-            try await write(all)
-            lastID.store(next - 1, ordering: .releasing)
+            results = try await write(batch)
             metrics.commitDuration.record(duration: ContinuousClock.now - started)
-            metrics.batchSize.record(all.count)
-            var tally = EventLogMetrics.emptyTally
-            for pending in batch { tally[EventLogMetrics.index(of: pending.source)] += pending.drafts.count }
-            metrics.count(tally)
         } catch {
             logger.error(
                 "event log commit failed",
-                metadata: ["event.count": "\(all.count)", "error": "\(String(reflecting: error))"]
+                metadata: [
+                    "event.count": "\(batch.reduce(0) { $0 + $1.drafts.count })",
+                    "error": "\(Database.describe(error))",
+                ]
             )
             for pending in batch {
                 pending.continuation.resume(throwing: StoreError.unavailable("the event could not be stored"))
             }
             return
         }
+        let all = results.flatMap { $0 }
+        metrics.batchSize.record(all.count)
+        var tally = EventLogMetrics.emptyTally
+        for pending in batch { tally[EventLogMetrics.index(of: pending.source)] += pending.drafts.count }
+        metrics.count(tally)
         // The publishers first: their acknowledgement never waits for delivery.
         for (pending, events) in zip(batch, results) {
             pending.continuation.resume(returning: events)
         }
-        bus.publish(all)
+        if let feed {
+            // Other nodes may have committed just before: the feed hands on both in log order.
+            feed.poke()
+        } else {
+            bus.publish(all)
+        }
     }
 
-    private func write(_ events: [Event]) async throws {
+    /// Numbers and inserts the batch's events in one transaction; returns them, per append.
+    ///
+    /// Ids increase in commit order. On SQLite this writer is the only one, so the next id is
+    /// known here; on PostgreSQL other nodes append too, so the transaction first takes the log's
+    /// lock (held until it commits) and reads the newest id under it.
+    private func write(_ batch: [Pending]) async throws -> [[Event]] {
         // Unbounded: this one writer is itself the queue (bounded by `maxQueued`). Bounded, a
         // commit of up to 2,000 events failed whenever 4,096 other writes waited for the writer
         // (once in a 10,000-device `aerosol bench udp-devices` run, before device writes were
         // batched).
-        try await database.transaction(bounded: false) { sql in
+        let lock = database.engine.exclusiveLock(.eventLog)
+        let results = try await database.transaction(bounded: false) { sql -> [[Event]] in
+            var next: Int64
+            if let lock {
+                try await sql.raw(SQLQueryString(lock)).run()
+                let row = try await sql.raw("SELECT MAX(id) AS id FROM events").first()
+                next = (try row?.decode(column: "id", as: Int64?.self) ?? 0) + 1
+            } else {
+                next = lastID.load(ordering: .acquiring) + 1
+            }
+            var results: [[Event]] = []
+            results.reserveCapacity(batch.count)
+            for pending in batch {
+                var events: [Event] = []
+                events.reserveCapacity(pending.drafts.count)
+                for draft in pending.drafts {
+                    events.append(draft.event(id: next))
+                    next += 1
+                }
+                results.append(events)
+            }
+            let all = results.flatMap { $0 }
             var start = 0
-            while start < events.count {
-                let end = min(start + 500, events.count)
-                try await sql.raw(Self.insert(events[start..<end])).run()
+            while start < all.count {
+                let end = min(start + 500, all.count)
+                try await sql.raw(Self.insert(all[start..<end])).run()
                 start = end
             }
+            if let notify = database.engine.notify(ClusterFeed.channel, "\(next - 1)") {
+                try await sql.raw(SQLQueryString(notify)).run()
+            }
+            return results
         }
+        if let last = results.last(where: { !$0.isEmpty })?.last?.id {
+            lastID.store(last, ordering: .releasing)
+        }
+        return results
     }
 
     private static func insert(_ events: ArraySlice<Event>) -> SQLQueryString {

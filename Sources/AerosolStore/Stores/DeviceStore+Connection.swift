@@ -30,9 +30,9 @@ extension DeviceStore {
                     \(bind: platformID), \(bind: systemFirmwareVersion), \(bind: firmwareVersion))
                 ON CONFLICT (id) DO UPDATE SET online = 1, last_heard = excluded.last_heard,
                     last_handshake_at = excluded.last_handshake_at, last_ip_address = excluded.last_ip_address,
-                    platform_id = COALESCE(excluded.platform_id, platform_id),
-                    system_firmware_version = COALESCE(excluded.system_firmware_version, system_firmware_version),
-                    firmware_version = COALESCE(excluded.firmware_version, firmware_version)
+                    platform_id = COALESCE(excluded.platform_id, devices.platform_id),
+                    system_firmware_version = COALESCE(excluded.system_firmware_version, devices.system_firmware_version),
+                    firmware_version = COALESCE(excluded.firmware_version, devices.firmware_version)
                 RETURNING *
                 """
             ).first().map(Self.device)

@@ -94,7 +94,7 @@ public struct DeviceStore: Sendable {
             try await database.write { sql in
                 try await sql.raw("UPDATE devices SET name = \(bind: name) WHERE id = \(bind: id)").run()
             }
-        } catch  where "\(error)".contains("UNIQUE") {
+        } catch  where Database.isUniqueViolation(error) {
             throw StoreError.conflict("you already have a device named \(name)")
         }
     }
@@ -184,7 +184,10 @@ public struct DeviceStore: Sendable {
     ) async throws -> (devices: [Device], total: Int) {
         var conditions: [SQLQueryString] = ["product_id = \(bind: productID)"]
         if let deviceID { conditions.append("id = \(bind: deviceID)") }
-        if let nameContains { conditions.append("name LIKE \(bind: "%" + nameContains + "%")") }
+        if let nameContains {
+            let like = database.engine.caseInsensitiveLike
+            conditions.append("name \(unsafeRaw: like) \(bind: "%" + nameContains + "%")")
+        }
         let condition = conditions.joined(separator: " AND ")
         let total =
             try await database.sql.raw("SELECT COUNT(*) AS n FROM devices WHERE \(condition)").first()?

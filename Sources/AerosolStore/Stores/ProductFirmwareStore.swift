@@ -24,7 +24,7 @@ public struct ProductFirmwareStore: Sendable {
                     """
                 ).run()
             }
-        } catch  where "\(error)".contains("UNIQUE") || "\(error)".contains("PRIMARY") {
+        } catch  where Database.isUniqueViolation(error) {
             throw StoreError.conflict("version \(firmware.version) of this product exists already")
         }
     }

@@ -54,7 +54,7 @@ public struct ProductStore: Sendable {
                 platformID: platformID,
                 createdAt: now
             )
-        } catch  where "\(error)".contains("UNIQUE") {
+        } catch  where Database.isUniqueViolation(error) {
             throw StoreError.conflict("a product with the slug \(slug) already exists")
         }
     }

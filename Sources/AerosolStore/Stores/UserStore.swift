@@ -33,7 +33,7 @@ public struct UserStore: Sendable {
                     """
                 ).run()
             }
-        } catch  where "\(error)".contains("UNIQUE") {
+        } catch  where Database.isUniqueViolation(error) {
             throw StoreError.conflict("an account with the email \(email) already exists")
         }
         return user

@@ -1,0 +1,74 @@
+import Logging
+import PostgresNIO
+import SQLKit
+
+extension Database {
+    /// Connects to the PostgreSQL database at `url` and applies pending migrations (one node at
+    /// a time when several start at once).
+    ///
+    /// - Parameters:
+    ///   - url: `postgres://user:password@host:port/database` (`?sslmode=require` for TLS).
+    ///   - connections: the most connections this node opens (default 10).
+    ///   - secret: the server secret, as for SQLite.
+    /// - Throws: ``StoreError/invalid(_:)`` for a URL that is not PostgreSQL's,
+    ///   ``StoreError/unavailable(_:)`` naming the server when it cannot be reached.
+    public static func open(
+        postgresURL url: String,
+        connections: Int = 10,
+        secret: ServerSecret? = nil,
+        logger: Logger
+    ) async throws -> Database {
+        try await open(postgresURL: url, connections: connections, secret: secret, through: nil, logger: logger)
+    }
+
+    /// ``open(postgresURL:connections:secret:logger:)`` with the migrations applied only up to
+    /// `lastVersion`.
+    static func open(
+        postgresURL url: String,
+        connections: Int,
+        secret: ServerSecret?,
+        through lastVersion: Int?,
+        logger: Logger
+    ) async throws -> Database {
+        let pool = try PostgresConnections(url: url, maxConnections: connections, logger: logger)
+        let database = Database(path: pool.description, connections: .postgres(pool))
+        do {
+            try await database.checkReachable()
+            try await Migrations.apply(to: database, secret: secret, through: lastVersion, logger: logger)
+            return database
+        } catch {
+            await database.close()
+            throw error
+        }
+    }
+
+    /// Fails with one line naming the server when it does not answer within 10 s.
+    private func checkReachable() async throws {
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { _ = try await self.sql.raw("SELECT 1").all() }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(10))
+                    throw StoreError.unavailable("no answer within 10 s")
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        } catch {
+            throw StoreError.unavailable("cannot reach the database at \(path): \(Self.describe(error))")
+        }
+    }
+}
+
+extension Database {
+    /// PostgreSQL: listens on `channel` (see ``PostgresConnections/listen(on:_:)``). SQLite has
+    /// no other node to hear from: returns when cancelled.
+    func listen(on channel: String, _ notified: @Sendable () -> Void) async throws {
+        switch connections {
+        case .postgres(let pool):
+            try await pool.listen(on: channel, notified)
+        case .sqlite:
+            try await Task.sleep(for: .seconds(365 * 86_400))
+        }
+    }
+}
