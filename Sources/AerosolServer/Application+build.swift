@@ -70,6 +70,13 @@ public func buildApplication(
         log = try await EventLog(database: database, bus: bus, logger: logger)
         let serverKey = try ServerKeyFile.loadOrCreate(at: files.serverKeyPath)
         let udpServerKey = try ECServerKeyFile.loadOrCreate(at: files.udpServerKeyPath)
+        try await NodeFiles.check(
+            database: database,
+            secret: secret,
+            serverKey: serverKey,
+            udpServerKey: udpServerKey,
+            files: files
+        )
         var gatewaySettings = configuration.gateway
         gatewaySettings.host = configuration.deviceHost ?? configuration.host
         gatewaySettings.port = configuration.devicePort

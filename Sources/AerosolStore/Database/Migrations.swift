@@ -220,6 +220,11 @@ enum Migrations {
             "ALTER TABLE devices ADD COLUMN firmware_updates_enabled INTEGER NULL",
             "ALTER TABLE devices ADD COLUMN firmware_updates_forced INTEGER NULL",
         ],
+        // 10: what every node of a database must agree on (fingerprints of the server secret
+        // and keys), written by the first node to start (``NodeAgreement``).
+        [
+            "CREATE TABLE node_agreement (name TEXT PRIMARY KEY, value TEXT NOT NULL, recorded_at BIGINT NOT NULL)"
+        ],
     ]
 
     /// Work a step does after its statements, in its transaction, with the server secret.

@@ -1,0 +1,69 @@
+import AerosolServer
+import AerosolStore
+import DeviceGateway
+import Foundation
+
+/// Several test servers on one PostgreSQL database, as nodes of one cloud behind a load
+/// balancer: each has a data directory of its own holding the same secret and device keys.
+/// Needs `AEROSOL_TEST_POSTGRES_URL` (the tests that use it are enabled only then).
+public enum TestCluster {
+    /// Runs `body` with `count` nodes, then stops them and drops their database.
+    public static func with<T: Sendable>(
+        nodes count: Int,
+        configure: @escaping @Sendable (inout Configuration) -> Void = { _ in },
+        _ body: @Sendable ([TestServer]) async throws -> T
+    ) async throws -> T {
+        let directories = (0..<count).map { _ in TestServer.makeDataDirectory() }
+        defer { for directory in directories { try? FileManager.default.removeItem(atPath: directory) } }
+        guard let url = try await TestDatabases.url(for: directories[0]) else {
+            throw TestFailure("a cluster needs AEROSOL_TEST_POSTGRES_URL")
+        }
+        try shareFiles(from: directories[0], to: directories.dropFirst())
+        do {
+            let result = try await start(directories[...], url: url, configure: configure, started: [], body)
+            await TestDatabases.drop(for: directories[0])
+            return result
+        } catch {
+            await TestDatabases.drop(for: directories[0])
+            throw error
+        }
+    }
+
+    /// The secret and both device keys of the first node, copied to the others.
+    public static func shareFiles(from first: String, to others: some Sequence<String>) throws {
+        let source = try DataDirectory(path: first)
+        _ = try ServerSecret.loadOrCreate(at: source.secretPath)
+        try TestServer.installServerKey(in: first)
+        _ = try ECServerKeyFile.loadOrCreate(at: source.udpServerKeyPath)
+        for other in others {
+            let target = try DataDirectory(path: other)
+            for (from, to) in [
+                (source.secretPath, target.secretPath), (source.serverKeyPath, target.serverKeyPath),
+                (source.udpServerKeyPath, target.udpServerKeyPath),
+            ] {
+                try? FileManager.default.removeItem(atPath: to)
+                try FileManager.default.copyItem(atPath: from, toPath: to)
+            }
+        }
+    }
+
+    private static func start<T: Sendable>(
+        _ directories: ArraySlice<String>,
+        url: String,
+        configure: @escaping @Sendable (inout Configuration) -> Void,
+        started: [TestServer],
+        _ body: @Sendable ([TestServer]) async throws -> T
+    ) async throws -> T {
+        guard let directory = directories.first else { return try await body(started) }
+        return try await TestServer.with(
+            dataDirectory: directory,
+            configure: {
+                $0.databaseURL = url
+                $0.databaseConnections = 5
+                configure(&$0)
+            }
+        ) { server in
+            try await start(directories.dropFirst(), url: url, configure: configure, started: started + [server], body)
+        }
+    }
+}

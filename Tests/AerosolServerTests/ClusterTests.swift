@@ -1,0 +1,106 @@
+import AerosolModels
+import AerosolServer
+import AerosolStore
+import AerosolTesting
+import Foundation
+import Testing
+import WireClient
+
+/// Nodes of one cloud on one PostgreSQL database (run when the tests run on PostgreSQL).
+@Suite(
+    "Nodes on one PostgreSQL database",
+    .timeLimit(.minutes(2)),
+    .enabled(if: TestDatabases.engine == .postgres)
+)
+struct ClusterTests {
+    @Test func anEventPublishedOnOneNodeReachesStreamsOnTheOthersAndResumesOnAnyNode() async throws {
+        try await TestCluster.with(nodes: 3) { nodes in
+            let (a, b, c) = (nodes[0], nodes[1], nodes[2])
+            try await a.createUser("ada@example.com")
+            let token = try await b.login("ada@example.com")
+            let onB = try await EventStreamReader.open(b, "/v1/devices/events", token: token)
+            try await onB.read(until: { $0 == ":ok\n\n" })
+            try await a.publish("temperature", "25.34", token: token)
+            _ = try await onB.readEvents(1)
+            #expect(
+                try EventStreamTests.normalized(onB.text) == """
+                    :ok
+
+                    event: temperature
+                    data: {"data":"25.34","ttl":60,"published_at":"T","coreid":"api"}
+                    id: 1
+
+
+                    """
+            )
+            // Published on C while the client is away; it comes back on A from the id it saw on B.
+            try await c.publish("humidity", "40", token: token)
+            try await c.publish("pressure", "1013", token: token)
+            await onB.close()
+            let onA = try await EventStreamReader.open(
+                a,
+                "/v1/devices/events",
+                token: token,
+                headers: [("Last-Event-ID", "1")]
+            )
+            let replayed = try await onA.readEvents(2)
+            #expect(ReplayTests.ids(replayed) == [2, 3])
+            #expect(replayed.map { $0.split(separator: "\n").first } == ["event: humidity", "event: pressure"])
+            await onA.close()
+        }
+    }
+
+    @Test func eventsPublishedOnTwoNodesAtOnceReachEveryStreamInOneOrderWithoutGaps() async throws {
+        try await TestCluster.with(nodes: 3) { nodes in
+            try await nodes[0].createUser("ada@example.com")
+            let token = try await nodes[0].login("ada@example.com")
+            var streams: [EventStreamReader] = []
+            for node in nodes {
+                let stream = try await EventStreamReader.open(node, "/v1/devices/events", token: token)
+                try await stream.read(until: { $0 == ":ok\n\n" })
+                streams.append(stream)
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, node) in nodes.prefix(2).enumerated() {
+                    group.addTask {
+                        for count in 1...100 { try await node.publish("n\(index)", "\(count)", token: token) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            var orders: [[String]] = []
+            for stream in streams {
+                let frames = try await stream.readEvents(200, timeout: .seconds(30))
+                #expect(ReplayTests.ids(frames) == Array(1...200))
+                orders.append(frames.map { $0.split(separator: "\n").prefix(2).joined(separator: "\n") })
+                await stream.close()
+            }
+            // Every node saw the same events under the same ids.
+            #expect(orders[0] == orders[1])
+            #expect(orders[0] == orders[2])
+            for index in 0..<2 {
+                let data = orders[0].filter { $0.hasPrefix("event: n\(index)\n") }.map {
+                    $0.split(separator: "\"")[3]
+                }
+                #expect(data == (1...100).map { Substring("\($0)") }, "node \(index)'s events in its order")
+            }
+        }
+    }
+
+    @Test func aNodeWithAnotherSecretIsRefusedWithTheFileToCopy() async throws {
+        try await TestCluster.with(nodes: 1) { nodes in
+            let stranger = TestServer.makeDataDirectory()
+            defer { try? FileManager.default.removeItem(atPath: stranger) }
+            let url = try #require(try await TestDatabases.url(for: nodes[0].dataDirectory))
+            do {
+                try await TestServer.with(dataDirectory: stranger, configure: { $0.databaseURL = url }) { _ in }
+                Issue.record("a node with its own secret started")
+            } catch let error as StoreError {
+                #expect(
+                    error.message
+                        == "\(stranger)/server-secret.key differs from the one the database's first node uses: every node on one database needs the same server-secret.key, server-key.pem and server-key-ec.pem (copy them from the first node's data directory)"
+                )
+            }
+        }
+    }
+}
