@@ -21,10 +21,12 @@ enum NodeFiles {
     ) async throws {
         guard database.engine == .postgres else { return }
         let agreement = NodeAgreement(database: database)
+        let secretCode = secret.authenticationCode(for: "node-agreement", purpose: "node-agreement")
+        let udpKey = Array(udpServerKey.signingKey.publicKey.derRepresentation)
         let checks: [(name: String, fingerprint: String, path: String)] = [
-            ("server-secret", secret.authenticationCode(for: "node-agreement", purpose: "node-agreement"), files.secretPath),
+            ("server-secret", secretCode, files.secretPath),
             ("server-key", fingerprint(serverKey.publicKeyDER), files.serverKeyPath),
-            ("server-key-ec", fingerprint(Array(udpServerKey.signingKey.publicKey.derRepresentation)), files.udpServerKeyPath),
+            ("server-key-ec", fingerprint(udpKey), files.udpServerKeyPath),
         ]
         for check in checks {
             try await agreement.agree(
