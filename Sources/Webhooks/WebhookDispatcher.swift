@@ -50,8 +50,12 @@ final class WebhookDispatcher: Service, Sendable {
 
     /// Dispatches until graceful shutdown; events left are dispatched after the restart.
     func run() async throws {
-        var cursor = initialCursor
-        var saved = initialCursor
+        // Read again: on PostgreSQL another node may have dispatched since this one started (see
+        // ``WebhookLeadership``).
+        let start = (try? await deliveries.cursor()) ?? initialCursor
+        registry.resume(at: start)
+        var cursor = start
+        var saved = start
         var lastSave = ContinuousClock.now
         var lastPrune = ContinuousClock.now
         while !Task.isShuttingDownGracefully, !Task.isCancelled {

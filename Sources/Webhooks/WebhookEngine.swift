@@ -22,6 +22,8 @@ public final class WebhookEngine: Sendable {
     let workers: DeliveryWorkers
     let dispatcher: WebhookDispatcher
     let logger: Logger
+    /// On PostgreSQL, runs the dispatcher and the workers while this node leads (`nil` on SQLite).
+    let leadership: WebhookLeadership?
 
     /// Loads the webhooks and the outbox's backlog from `database`.
     public init(
@@ -82,6 +84,23 @@ public final class WebhookEngine: Sendable {
             cursor: cursor,
             logger: logger
         )
+        leadership =
+            database.engine == .postgres
+            ? WebhookLeadership(
+                database: database,
+                dispatcher: dispatcher,
+                workers: workers,
+                sync: WebhookSync(
+                    database: database,
+                    hooks: hooks,
+                    deliveries: deliveries,
+                    registry: registry,
+                    workers: workers,
+                    counts: counts,
+                    logger: logger
+                ),
+                logger: logger
+            ) : nil
         if !backlog.isEmpty {
             logger.info(
                 "webhook deliveries waiting from before the restart",
@@ -90,8 +109,9 @@ public final class WebhookEngine: Sendable {
         }
     }
 
-    /// The services to run: the dispatcher, then the workers (so the workers stop first).
-    public var services: [any Service] { [dispatcher, workers] }
+    /// The services to run: the dispatcher, then the workers (so the workers stop first); on
+    /// PostgreSQL, the leadership that runs them while this node leads.
+    public var services: [any Service] { leadership.map { [$0] } ?? [dispatcher, workers] }
 
     /// Deliveries waiting in the outbox (queued or due for a retry), across every webhook.
     public var queuedDeliveries: Int { counts.total }

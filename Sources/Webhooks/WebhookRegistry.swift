@@ -59,6 +59,11 @@ final class WebhookRegistry: Sendable {
         }
     }
 
+    /// Sets where matching resumes (the stored cursor, when this node starts dispatching).
+    func resume(at cursor: Int64) {
+        state.withLock { $0.matchedThrough = cursor }
+    }
+
     /// Removes a webhook.
     func remove(_ id: String) {
         state.withLock { $0.remove(id) }

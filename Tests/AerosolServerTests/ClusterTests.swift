@@ -103,4 +103,39 @@ struct ClusterTests {
             }
         }
     }
+
+    @Test func webhooksAreDeliveredOnceAcrossNodesAndAnotherNodeTakesOverWhenTheLeaderStops() async throws {
+        try await WebhookReceiver.with { receiver in
+            try await TestCluster.with(nodes: 2, configure: WebhookTesting.configure) { nodes in
+                try await nodes[0].createUser("ada@example.com")
+                let token = try await nodes[0].login("ada@example.com")
+                let id = try await nodes[1].createWebhook(
+                    token: token,
+                    #"{"event":"n","url":"http://127.0.0.1:\#(receiver.port)"}"#
+                )
+                // Every node learns of a webhook created on another within about a second.
+                for node in nodes {
+                    let deadline = ContinuousClock.now + .seconds(5)
+                    while try await node.get("/v1/webhooks/\(id)", token: token).status != 200 {
+                        guard ContinuousClock.now < deadline else { throw TestFailure("webhook unknown on a node") }
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                }
+                for count in 1...40 { try await nodes[count % 2].publish("n", "\(count)", token: token) }
+                _ = try await receiver.waitFor(40)
+                // The first node to start leads; it stops, and the other takes over.
+                await nodes[0].shutdown()
+                for count in 41...60 { try await nodes[1].publish("n", "\(count)", token: token) }
+                _ = try await receiver.waitFor(60, timeout: .seconds(30))
+                try await Task.sleep(for: .milliseconds(500))
+                // Each event once (their ids interleave with the hook-sent events the deliveries publish).
+                let ids = receiver.requests.compactMap { $0.header("X-Aerosol-Event-ID") }
+                #expect(ids.count == 60 && Set(ids).count == 60, "each event delivered once")
+                let data = receiver.requests.compactMap { request in
+                    request.text.split(separator: "&").first { $0.hasPrefix("data=") }.map { String($0.dropFirst(5)) }
+                }
+                #expect(Set(data) == Set((1...60).map(String.init)))
+            }
+        }
+    }
 }

@@ -72,3 +72,41 @@ extension Database {
         }
     }
 }
+
+extension Database {
+    /// Runs `body` while this node leads the work named by `key`, and returns whether it kept the
+    /// lead to the end (`false`: another node took it, and `body` was cancelled).
+    ///
+    /// On PostgreSQL the lead is a session advisory lock on a connection of its own, waited for
+    /// (tried every second) while another node holds it. It lives as long as that connection: a
+    /// node that dies hands the lead to the next within a second or two. When the connection
+    /// fails (the database restarts, the network drops), this node keeps working and takes the
+    /// lock again as soon as the database answers; only if another node took it meanwhile is
+    /// `body` cancelled, so two nodes never lead at once once the database is back. On SQLite,
+    /// `body` runs at once.
+    public func lead(_ key: DatabaseEngine.LockKey, _ body: @escaping @Sendable () async throws -> Void)
+        async throws -> Bool
+    {
+        guard case .postgres(let pool) = connections else {
+            try await body()
+            return true
+        }
+        let lock = LeaderLock(configuration: pool.configuration, key: key.rawValue, logger: pool.logger)
+        try await lock.acquire()
+        let kept = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await body()
+                return true
+            }
+            group.addTask {
+                await lock.watch()
+                return false
+            }
+            let first = try await group.next() ?? true
+            group.cancelAll()
+            return first
+        }
+        await lock.release()
+        return kept
+    }
+}

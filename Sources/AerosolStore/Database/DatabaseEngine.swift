@@ -30,11 +30,13 @@ public enum DatabaseEngine: String, Sendable, CaseIterable {
 
     /// What ``exclusiveLock(_:)`` locks. Advisory lock keys are one namespace per PostgreSQL
     /// database; these are Aerosol's.
-    enum LockKey: Int64 {
+    public enum LockKey: Int64, Sendable {
         /// Schema migrations: nodes starting at once apply each step once.
         case migrations = 0x4145_524F_0001
         /// The event log's id sequence: ids increase in commit order across nodes.
         case eventLog = 0x4145_524F_0002
+        /// Webhook delivery: the node holding it dispatches and delivers (``Database/lead(_:_:)``).
+        case webhookDelivery = 0x4145_524F_0003
     }
 
     /// A statement that, inside a transaction, tells every node listening on `channel` once the

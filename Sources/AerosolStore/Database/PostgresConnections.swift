@@ -11,7 +11,9 @@ import SQLKit
 final class PostgresConnections: Sendable {
     let client: PostgresClient
     private let runner: Task<Void, Never>
-    private let logger: Logger
+    let logger: Logger
+    /// How to open a connection outside the pool (``LeaderLock``).
+    let configuration: PostgresConnection.Configuration
     /// Where the database is, without the password (for log lines and errors).
     let description: String
 
@@ -27,6 +29,7 @@ final class PostgresConnections: Sendable {
             )
         }
         let core = parsed.coreConfiguration
+        self.configuration = core
         let tls: PostgresClient.Configuration.TLS =
             core.tls.isEnforced
             ? .require(.makeClientConfiguration())
