@@ -103,8 +103,7 @@ public final class DeliveryWorkers: Service, Sendable {
                     await withGracefulShutdownHandler {
                         await self.schedule(into: &group)
                     } onGracefulShutdown: {
-                        self.stopping.store(true, ordering: .releasing)
-                        self.wake.signal()
+                        self.stop()
                     }
                     // Let deliveries in flight finish, within the grace period.
                     let grace = settings.shutdownGrace
@@ -123,6 +122,13 @@ public final class DeliveryWorkers: Service, Sendable {
         }
         await sender.shutdown()
         logger.debug("webhook workers stopped")
+    }
+
+    /// Starts no more deliveries; those in flight finish within the grace period (as at a
+    /// graceful shutdown). Waking the scheduler matters: its wait does not end on cancellation.
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+        wake.signal()
     }
 
     private struct CutOff: Error {}

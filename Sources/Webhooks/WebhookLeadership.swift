@@ -39,7 +39,14 @@ final class WebhookLeadership: Service, Sendable {
                 _ = try? await self.sync.refresh(known: [:])
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await self.dispatcher.run() }
-                    group.addTask { try await self.workers.run() }
+                    group.addTask {
+                        // Losing the lead cancels this task; the workers stop as at a shutdown.
+                        try await withTaskCancellationHandler {
+                            try await self.workers.run()
+                        } onCancel: {
+                            self.workers.stop()
+                        }
+                    }
                     try await group.waitForAll()
                 }
             }

@@ -26,7 +26,7 @@ final class WriteProbe: Sendable {
                     try await database.transaction { _ in }
                     return nil
                 } catch {
-                    return "the database does not take writes: \(error)"
+                    return "the database does not take writes: \(Database.describe(error))"
                 }
             }
             running = task

@@ -20,7 +20,7 @@ extension Database {
 
     /// One line for an error from either driver (PostgresNIO's errors hide the server's message
     /// from `description` in release builds).
-    static func describe(_ error: any Error) -> String {
+    public static func describe(_ error: any Error) -> String {
         if error is PSQLError { return PostgresFailure(error).description }
         if let error = error as? StoreError { return error.message }
         return "\(error)"

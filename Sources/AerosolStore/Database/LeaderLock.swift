@@ -33,7 +33,7 @@ final class LeaderLock: Sendable {
             try? await Task.sleep(for: .seconds(2))
             guard let held = connection.withLock({ $0 }) else { return }
             do {
-                _ = try await held.query("SELECT 1", logger: logger)
+                try await answers(held)
                 continue
             } catch {
                 if Task.isCancelled { return }
@@ -59,6 +59,26 @@ final class LeaderLock: Sendable {
                 break
             }
         }
+    }
+
+    /// Throws unless `held` answers a query within 3 s. A connection whose server went away
+    /// does not always fail its next query: it may wait for an answer that never comes, and
+    /// not even cancellation ends that wait; so the query runs on its own and is abandoned (its
+    /// connection closed) when it is late.
+    private func answers(_ held: PostgresConnection) async throws {
+        let logger = self.logger
+        let answered = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let once = Once(continuation)
+            Task {
+                let ok = (try? await held.query("SELECT 1", logger: logger)) != nil
+                once.resume(ok)
+            }
+            Task {
+                try? await Task.sleep(for: .seconds(3))
+                once.resume(false)
+            }
+        }
+        if !answered { throw StoreError.unavailable("the connection that holds the lock does not answer") }
     }
 
     /// Unlocks (by closing the connection, which ends the session and its locks).
@@ -93,5 +113,22 @@ final class LeaderLock: Sendable {
             try? await fresh.close()
             throw error
         }
+    }
+}
+
+/// Resumes a continuation once, with the first answer.
+private final class Once: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Bool, Never>?>
+
+    init(_ continuation: CheckedContinuation<Bool, Never>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(_ value: Bool) {
+        let waiting = continuation.withLock { continuation in
+            defer { continuation = nil }
+            return continuation
+        }
+        waiting?.resume(returning: value)
     }
 }

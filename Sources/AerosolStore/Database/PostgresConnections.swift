@@ -4,6 +4,7 @@ import NIOSSL
 import PostgresKit
 import PostgresNIO
 import SQLKit
+import Synchronization
 
 /// The PostgreSQL side of ``Database``: PostgresNIO's connection pool, run by a task of its own.
 /// The pool opens connections as they are needed and opens new ones when the server comes back
@@ -67,12 +68,52 @@ final class PostgresConnections: Sendable {
     }
 
     /// Reads: each statement on whichever pooled connection is free.
-    var sql: any SQLDatabase { PooledPostgresDatabase(client: client, logger: logger) }
+    var sql: any SQLDatabase { PooledPostgresDatabase(connections: self) }
+
+    /// How long a request waits for a connection before it is answered as unavailable. The
+    /// pool itself would wait as long as the database is away (its circuit breaker trips after
+    /// 60 s), holding every API request open: with the database gone, a client gets `503` in a
+    /// few seconds instead, and `/readyz` says why.
+    static let leaseTimeout: Duration = .seconds(5)
 
     /// Runs `body` on one connection, leased for its whole duration (transactions need that).
     func withConnection<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
+        try await leased { connection in
             try await body(ReadableErrors(base: connection.sql(queryLogLevel: nil)))
+        }
+    }
+
+    /// `client.withConnection`, failing with ``StoreError/unavailable(_:)`` when no connection is
+    /// granted within ``leaseTimeout`` (the wait for a connection is bounded, `body` is not).
+    func leased<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await withoutActuallyEscaping(body) { body in
+            // Runs only inside the task group below, which ends before this scope does.
+            nonisolated(unsafe) let body = body
+            let granted = Granted()
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await self.client.withConnection { connection in
+                        granted.set()
+                        return try await body(connection)
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: Self.leaseTimeout)
+                    guard granted.isSet else {
+                        throw StoreError.unavailable(
+                            "the database (\(self.description)) is not answering; try again shortly"
+                        )
+                    }
+                    return nil
+                }
+                while let outcome = try await group.next() {
+                    if let result = outcome {
+                        group.cancelAll()
+                        return result
+                    }
+                }
+                throw CancellationError()
+            }
         }
     }
 
@@ -81,7 +122,7 @@ final class PostgresConnections: Sendable {
     /// PostgreSQL only warns about a `BEGIN` inside a transaction, so the next user would
     /// silently run inside the broken one.
     func withTransaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
+        try await leased { connection in
             let sql = ReadableErrors(base: connection.sql(queryLogLevel: nil))
             try await sql.raw(SQLQueryString(DatabaseEngine.postgres.beginTransaction)).run()
             do {
@@ -117,10 +158,18 @@ final class PostgresConnections: Sendable {
     }
 }
 
+/// Whether a connection was granted (``PostgresConnections/leased(_:)``).
+private final class Granted: Sendable {
+    private let flag = Atomic(false)
+    func set() { flag.store(true, ordering: .releasing) }
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+}
+
 /// An `SQLDatabase` over the pool: every statement leases a connection for itself.
 private struct PooledPostgresDatabase: SQLDatabase {
-    let client: PostgresClient
-    let logger: Logger
+    let connections: PostgresConnections
+
+    var logger: Logger { connections.logger }
 
     var eventLoop: any EventLoop { PostgresClient.defaultEventLoopGroup.any() }
     var dialect: any SQLDialect { PostgresDialect() }
@@ -135,7 +184,7 @@ private struct PooledPostgresDatabase: SQLDatabase {
     }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
-        try await client.withConnection { connection in
+        try await connections.leased { connection in
             try await ReadableErrors(base: connection.sql(queryLogLevel: nil)).execute(sql: query, onRow)
         }
     }
