@@ -83,6 +83,7 @@ public func buildApplication(
         gatewaySettings.udpHost = configuration.udpDeviceHost ?? gatewaySettings.host
         gatewaySettings.udpPort = configuration.udpDevicePort
         gatewaySettings.firmwareDirectory = configuration.dataDirectory + "/firmware"
+        if database.engine == .postgres { gatewaySettings.nodeID = try NodeFiles.nodeID(in: files) }
         gateway = try await DeviceGateway.bind(
             settings: gatewaySettings,
             serverKey: serverKey,
@@ -92,6 +93,7 @@ public func buildApplication(
             devices: devices,
             log: log,
             bus: bus,
+            database: database,
             logger: logger
         )
         do {

@@ -17,6 +17,8 @@ public struct DataDirectory: Sendable {
     public var serverKeyPath: String { path + "/server-key.pem" }
     /// `server-key-ec.pem` inside it: the UDP device gateway's EC P-256 private key (mode 0600).
     public var udpServerKeyPath: String { path + "/server-key-ec.pem" }
+    /// This node's id on a shared PostgreSQL database (its own: never copied to another node).
+    public var nodeIDPath: String { path + "/node-id" }
 
     /// Uses the directory at `path`, creating it (mode 0700, with its parents) if missing and
     /// `create` is true; throws ``StoreError/unavailable(_:)`` with a one-line reason when the

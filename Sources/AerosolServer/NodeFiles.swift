@@ -39,6 +39,21 @@ enum NodeFiles {
         }
     }
 
+    /// This node's id, kept in its data directory so that after a restart it finds (and marks
+    /// offline) the devices it held before; created at random on first start. Unlike the
+    /// three shared files, each node has its own.
+    static func nodeID(in files: DataDirectory) throws -> String {
+        if let text = try? String(contentsOfFile: files.nodeIDPath, encoding: .utf8) {
+            let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if id.count == 16, id.allSatisfy(\.isHexDigit) { return id }
+        }
+        let id = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        guard FileManager.default.createFile(atPath: files.nodeIDPath, contents: Data((id + "\n").utf8)) else {
+            throw StoreError.unavailable("cannot write \(files.nodeIDPath)")
+        }
+        return id
+    }
+
     private static func fingerprint(_ bytes: [UInt8]) -> String {
         SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
     }

@@ -1,6 +1,6 @@
 /// Errors of the device gateway and the device simulator.
 public struct GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
-    private enum Code: Hashable, Sendable {
+    private enum Code: String, Hashable, Sendable {
         case connectionClosed
         case timedOut
         case invalidKeyFile
@@ -76,6 +76,15 @@ public struct GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// The message.
     public var description: String { message }
+
+    /// The kind, as a relayed answer carries it to another node (``NodeRelay``).
+    var relayedKind: String { code.rawValue }
+
+    /// The error another node's gateway answered with (`refused` for a kind this node does not
+    /// know).
+    init(relayedKind kind: String, message: String) {
+        self.init(Code(rawValue: kind) ?? .refused, message)
+    }
 
     /// Errors compare by kind.
     public static func == (lhs: GatewayError, rhs: GatewayError) -> Bool { lhs.code == rhs.code }

@@ -6,6 +6,9 @@ public struct GatewaySettings: Sendable {
     /// The address to listen on for devices (default `127.0.0.1`; `aerosol serve` uses `--host`
     /// unless `--device-host` is given).
     public var host = "127.0.0.1"
+    /// This node's id when several nodes share one PostgreSQL database (`nil`: the only node).
+    /// Devices are recorded on it, and requests for devices on other nodes are relayed.
+    public var nodeID: String?
     /// The TCP port for devices (default 5683, the port Device OS dials; 0 picks a free port).
     public var port = 5683
     /// Silence after which a device is taken as gone and its connection closed (default 60 s:

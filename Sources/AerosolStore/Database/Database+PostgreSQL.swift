@@ -61,15 +61,24 @@ extension Database {
 }
 
 extension Database {
-    /// PostgreSQL: listens on `channel` (see ``PostgresConnections/listen(on:_:)``). SQLite has
-    /// no other node to hear from: returns when cancelled.
-    func listen(on channel: String, _ notified: @Sendable () -> Void) async throws {
+    /// PostgreSQL: listens on `channel` and calls `notified` with each notification's payload
+    /// (and once with `nil` when listening starts; see ``PostgresConnections/listen(on:_:)``).
+    /// SQLite has no other node to hear from: returns when cancelled.
+    public func listen(on channel: String, _ notified: @Sendable (String?) -> Void) async throws {
         switch connections {
         case .postgres(let pool):
             try await pool.listen(on: channel, notified)
         case .sqlite:
             try await Task.sleep(for: .seconds(365 * 86_400))
         }
+    }
+}
+
+extension Database {
+    /// PostgreSQL: sends `payload` (at most 7,999 bytes) to the nodes listening on `channel`.
+    public func notify(_ channel: String, payload: String) async throws {
+        guard engine == .postgres else { return }
+        try await sql.raw("SELECT pg_notify(\(bind: channel), \(bind: payload)) AS sent").run()
     }
 }
 

@@ -225,6 +225,10 @@ enum Migrations {
         [
             "CREATE TABLE node_agreement (name TEXT PRIMARY KEY, value TEXT NOT NULL, recorded_at BIGINT NOT NULL)"
         ],
+        // 11: which node holds a device's connection, for requests that arrive on another node.
+        [
+            "ALTER TABLE devices ADD COLUMN node_id TEXT NULL"
+        ],
     ]
 
     /// Work a step does after its statements, in its transaction, with the server secret.

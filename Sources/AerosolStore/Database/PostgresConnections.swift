@@ -140,13 +140,14 @@ final class PostgresConnections: Sendable {
         }
     }
 
-    /// Holds one connection listening on `channel` and calls `notified` for each notification
-    /// (and once when listening starts); returns or throws when the connection ends.
-    func listen(on channel: String, _ notified: @Sendable () -> Void) async throws {
+    /// Holds one connection listening on `channel` and calls `notified` with each notification's
+    /// payload (and once with `nil` when listening starts); returns or throws when the
+    /// connection ends.
+    func listen(on channel: String, _ notified: @Sendable (String?) -> Void) async throws {
         try await client.withConnection { connection in
             try await connection.listen(on: channel) { notifications in
-                notified()
-                for try await _ in notifications { notified() }
+                notified(nil)
+                for try await notification in notifications { notified(notification.payload) }
             }
         }
     }

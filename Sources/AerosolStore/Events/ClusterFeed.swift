@@ -88,7 +88,7 @@ final class ClusterFeed: Sendable {
         let failing = Atomic(false)
         while !Task.isCancelled {
             do {
-                try await database.listen(on: Self.channel) {
+                try await database.listen(on: Self.channel) { _ in
                     if failing.exchange(false, ordering: .relaxed) {
                         self.logger.notice("listening for other nodes' events again")
                     }

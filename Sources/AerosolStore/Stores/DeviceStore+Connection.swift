@@ -16,7 +16,8 @@ extension DeviceStore {
         ipAddress: String?,
         platformID: Int?,
         systemFirmwareVersion: String?,
-        firmwareVersion: Int? = nil
+        firmwareVersion: Int? = nil,
+        node: String? = nil
     ) async throws -> Device {
         let now = Timestamp.milliseconds(date)
         // One statement (it was an INSERT, an UPDATE and a SELECT on a reader: three trips to
@@ -25,10 +26,10 @@ extension DeviceStore {
             try await sql.raw(
                 """
                 INSERT INTO devices (id, created_at, online, last_heard, last_handshake_at, last_ip_address,
-                    platform_id, system_firmware_version, firmware_version)
+                    platform_id, system_firmware_version, firmware_version, node_id)
                 VALUES (\(bind: id), \(bind: now), 1, \(bind: now), \(bind: now), \(bind: ipAddress),
-                    \(bind: platformID), \(bind: systemFirmwareVersion), \(bind: firmwareVersion))
-                ON CONFLICT (id) DO UPDATE SET online = 1, last_heard = excluded.last_heard,
+                    \(bind: platformID), \(bind: systemFirmwareVersion), \(bind: firmwareVersion), \(bind: node))
+                ON CONFLICT (id) DO UPDATE SET online = 1, last_heard = excluded.last_heard, node_id = excluded.node_id,
                     last_handshake_at = excluded.last_handshake_at, last_ip_address = excluded.last_ip_address,
                     platform_id = COALESCE(excluded.platform_id, devices.platform_id),
                     system_firmware_version = COALESCE(excluded.system_firmware_version, devices.system_firmware_version),
@@ -44,10 +45,15 @@ extension DeviceStore {
     /// Marks offline every device recorded online, and returns them (as they were): at start,
     /// no connection of a previous run survives, so a device still marked online lost its
     /// connection in a crash (`kill -9`, power loss) and was never reported offline.
-    public func markAllOffline() async throws -> [Device] {
+    ///
+    /// With `node` (several nodes on one database), only the devices recorded on that node: the
+    /// others' devices are still connected to them.
+    public func markAllOffline(node: String? = nil) async throws -> [Device] {
         try await database.transaction { sql in
-            let ghosts = try await sql.raw("\(unsafeRaw: Self.selectDevices) WHERE online = 1").all().map(Self.device)
-            try await sql.raw("UPDATE devices SET online = 0 WHERE online = 1").run()
+            let onNode: SQLQueryString = node.map { " AND (node_id IS NULL OR node_id = \(bind: $0))" } ?? ""
+            let ghosts = try await sql.raw("\(unsafeRaw: Self.selectDevices) WHERE online = 1\(onNode)").all()
+                .map(Self.device)
+            try await sql.raw("UPDATE devices SET online = 0 WHERE online = 1\(onNode)").run()
             return ghosts
         }
     }
@@ -79,13 +85,22 @@ extension DeviceStore {
     ///
     /// Group-committed with the other devices' (``Database/batchedWrite(_:)``), never refused
     /// for load: when thousands of devices go offline at once, every one is recorded.
+    /// With `node`, only while the device is still recorded on that node: a device that
+    /// reconnected to another node meanwhile stays online there (`nil` is returned).
     @discardableResult
-    public func disconnected(id: String, lastHeard: Date) async throws -> Device? {
+    public func disconnected(id: String, lastHeard: Date, node: String? = nil) async throws -> Device? {
         try await database.batchedWrite { sql in
-            try await sql.raw(
-                "UPDATE devices SET online = 0, \(Self.laterHeard(lastHeard)) WHERE id = \(bind: id) RETURNING *"
+            let onNode: SQLQueryString = node.map { " AND (node_id IS NULL OR node_id = \(bind: $0))" } ?? ""
+            return try await sql.raw(
+                "UPDATE devices SET online = 0, \(Self.laterHeard(lastHeard)) WHERE id = \(bind: id)\(onNode) RETURNING *"
             ).first().map(Self.device)
         }
+    }
+
+    /// The node that holds the device's connection, when it is recorded online on one.
+    public func node(of id: String) async throws -> String? {
+        try await database.sql.raw("SELECT node_id FROM devices WHERE id = \(bind: id) AND online = 1").first()?
+            .decode(column: "node_id", as: String?.self)
     }
 
     /// `last_heard = date` unless the stored time is later.

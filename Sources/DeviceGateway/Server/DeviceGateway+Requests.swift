@@ -25,6 +25,9 @@ extension DeviceGateway {
     /// - Throws: ``GatewayError`` `.notConnected`, `.unknownVariable`, `.timedOut`, `.busy`,
     ///   `.refused` (the device answered with an error) or `.invalidResponse`.
     public func readVariable(_ name: String, deviceID: String) async throws -> VariableValue {
+        if let answer = try await relayed(.init(device: deviceID, kind: .variable, name: name)) {
+            return answer.variable?.value ?? .null
+        }
         let (link, deadline) = try connection(deviceID)
         let declared = try await application(of: link, until: deadline)
         guard let type = declared.variableType(name) else { throw GatewayError.unknownVariable(name) }
@@ -51,6 +54,9 @@ extension DeviceGateway {
     /// - Throws: ``GatewayError`` as ``readVariable(_:deviceID:)``, with `.unknownFunction`, and
     ///   `.argumentTooLong` when the device refuses the argument (4.00).
     public func callFunction(_ name: String, argument: String, deviceID: String) async throws -> Int32 {
+        if let answer = try await relayed(.init(device: deviceID, kind: .function, name: name, argument: argument)) {
+            return answer.result ?? 0
+        }
         let (link, deadline) = try connection(deviceID)
         let declared = try await application(of: link, until: deadline)
         guard declared.functions?.contains(name) == true else { throw GatewayError.unknownFunction(name) }
@@ -77,6 +83,7 @@ extension DeviceGateway {
 
     /// Starts or stops the device's rainbow signal.
     public func signal(_ on: Bool, deviceID: String) async throws {
+        if try await relayed(.init(device: deviceID, kind: .signal, on: on)) != nil { return }
         let (link, deadline) = try connection(deviceID)
         switch try await link.request(.signal(on), timeout: remaining(until: deadline)) {
         case .success:
@@ -91,6 +98,7 @@ extension DeviceGateway {
     /// Pings the device through its connection (a CoAP ping it must ACK); `false` if it
     /// is not connected or does not answer within the request timeout.
     public func ping(deviceID: String) async -> Bool {
+        if let answer = try? await relayed(.init(device: deviceID, kind: .ping)) { return answer.online ?? false }
         guard let (link, deadline) = try? connection(deviceID), let timeout = try? remaining(until: deadline) else {
             return false
         }

@@ -57,6 +57,7 @@ public final class DeviceGateway: Service, Sendable {
         devices: DeviceStore,
         log: EventLog,
         bus: EventBus,
+        database: Database? = nil,
         logger: Logger
     ) async throws -> DeviceGateway {
         var context = GatewayContext(
@@ -72,10 +73,13 @@ public final class DeviceGateway: Service, Sendable {
             logger: logger
         )
         context.sessions = sessions
+        if let nodeID = settings.nodeID, let database {
+            context.relay = NodeRelay(nodeID: nodeID, database: database, devices: devices, logger: logger)
+        }
         // Devices still recorded online lost their connections with the previous run of the
         // server (a crash): they are marked offline before anyone can connect again, and
         // reported offline (`spark/status`) once the event log runs (see `run()`).
-        let ghosts = try await devices.markAllOffline()
+        let ghosts = try await devices.markAllOffline(node: settings.nodeID)
         // Half the idle timeout without a frame: the server pings; the other half: closed.
         let pingAfter = TimeAmount.nanoseconds(TimeAmount(settings.idleTimeout).nanoseconds / 2)
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -172,6 +176,9 @@ public final class DeviceGateway: Service, Sendable {
                 while (try? await Task.sleep(for: context.settings.lastHeardWriteInterval)) != nil {
                     await context.writeHeardTimes()
                 }
+            }
+            if let relay = context.relay {
+                group.addTask { await relay.run { request in await self.perform(request) } }
             }
             try? await gracefulShutdown()
             try? await serverChannel.close()

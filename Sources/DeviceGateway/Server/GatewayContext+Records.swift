@@ -19,7 +19,8 @@ extension GatewayContext {
                 platformID: hello.platformID.map(Int.init),
                 systemFirmwareVersion: version,
                 // 0xFFFF: no product version (a developer's own firmware).
-                firmwareVersion: hello.productFirmwareVersion == 0xFFFF ? nil : Int(hello.productFirmwareVersion)
+                firmwareVersion: hello.productFirmwareVersion == 0xFFFF ? nil : Int(hello.productFirmwareVersion),
+                node: settings.nodeID
             )
             // Registered once recorded: a failed write leaves the previous connection online.
             if let previous = registry.goOnline(link) {
@@ -38,7 +39,7 @@ extension GatewayContext {
             guard registry.goOffline(deviceID, serial: serial) else { return false }
             // Batched with the other devices going offline (one commit for many, never refused
             // for load): 10,000 at once no longer overflow the writer's queue.
-            if let device = try await devices.disconnected(id: deviceID, lastHeard: lastHeard) {
+            if let device = try await devices.disconnected(id: deviceID, lastHeard: lastHeard, node: settings.nodeID) {
                 try await announce("spark/status", data: "offline", device: device)
             }
             return true

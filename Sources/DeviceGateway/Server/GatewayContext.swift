@@ -23,6 +23,8 @@ struct GatewayContext: Sendable {
     let logger: Logger
     /// Where UDP devices' sessions are kept across restarts (`nil`: in memory only, for tests).
     var sessions: UDPSessionStore?
+    /// Requests for devices on other nodes (several nodes on one PostgreSQL database).
+    var relay: NodeRelay?
 
     /// Appends a cloud event about `device` (`spark/status`, `spark/status/safe-mode`), in its
     /// owner's and product's scope.
