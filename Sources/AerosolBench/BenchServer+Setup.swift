@@ -3,11 +3,12 @@ import NIOCore
 import WireClient
 
 extension BenchServer {
-    /// Logs the bench account in (a token that never expires) and creates the bench product.
-    func prepare() async throws {
+    /// Logs the bench account in (a token that never expires) and creates the bench product
+    /// (unless another node of the same cloud did).
+    func prepare(createProduct: Bool = true) async throws {
         let connection = try await WireConnection.connect(port: port)
         do {
-            try await prepare(on: connection)
+            try await prepare(on: connection, createProduct: createProduct)
             await connection.close()
         } catch {
             await connection.close()
@@ -15,7 +16,7 @@ extension BenchServer {
         }
     }
 
-    private func prepare(on connection: WireConnection) async throws {
+    private func prepare(on connection: WireConnection, createProduct: Bool) async throws {
         let login = try await connection.request(
             .POST,
             "/oauth/token",
@@ -29,6 +30,7 @@ extension BenchServer {
             throw BenchError("POST /oauth/token answered \(login.status): \(login.text)")
         }
         token = accessToken
+        guard createProduct else { return }
         let created = try await connection.request(
             .POST,
             "/v1/products",

@@ -46,19 +46,33 @@ public final class BenchServer {
     public var udpServerKeyPath: String { directory.appendingPathComponent("server-key-ec.pem").path }
 
     /// Starts a server with `options`, runs `body` with it, then stops it and deletes its data.
-    public static func run<Result>(_ options: ServerOptions, body: (BenchServer) async throws -> Result)
-        async throws -> Result
-    {
+    /// With `first` (both on one PostgreSQL database), the server is a second node of `first`'s
+    /// cloud: it gets `first`'s secret and device keys, and uses its account and product.
+    public static func run<Result>(
+        _ options: ServerOptions,
+        joining first: BenchServer? = nil,
+        body: (BenchServer) async throws -> Result
+    ) async throws -> Result {
         let executable = try executablePath()
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("aerosol-bench-\(UUID().uuidString.prefix(8).lowercased())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
 
-        try await runToCompletion(
-            executable,
-            ["user", "create", email, "--password", password, "--data-dir", directory.path]
-        )
+        if let first {
+            for name in ["server-secret.key", "server-key.pem", "server-key-ec.pem"] {
+                try FileManager.default.copyItem(
+                    at: first.directory.appendingPathComponent(name),
+                    to: directory.appendingPathComponent(name)
+                )
+            }
+        } else {
+            try await runToCompletion(
+                executable,
+                ["user", "create", email, "--password", password, "--data-dir", directory.path]
+                    + (options.database.map { ["--database", $0] } ?? [])
+            )
+        }
         let port = try await freePort()
         var devicePort = try await freePort()
         while devicePort == port { devicePort = try await freePort() }
@@ -82,7 +96,7 @@ public final class BenchServer {
         )
         do {
             try await server.waitUntilHealthy()
-            try await server.prepare()
+            try await server.prepare(createProduct: first == nil)
             let result = try await body(server)
             await server.stop()
             return result

@@ -10,6 +10,8 @@ public struct ServerOptions: Sendable {
     public var rateLimits = false
     /// More `serve` arguments (e.g. `--allow-private-webhooks`).
     public var extraArguments: [String] = []
+    /// `--database`: a PostgreSQL database instead of SQLite in the fresh data directory.
+    public var database: String?
 
     /// Options; the defaults are the server's own, except ``rateLimits``.
     public init(sync: String = "full", streamBuffer: Int? = nil) {
@@ -21,6 +23,7 @@ public struct ServerOptions: Sendable {
     var arguments: [String] {
         var arguments = ["--sync", sync, "--rate-limits", rateLimits ? "on" : "off"]
         if let streamBuffer { arguments += ["--stream-buffer", String(streamBuffer)] }
+        if let database { arguments += ["--database", database] }
         return arguments + extraArguments
     }
 }

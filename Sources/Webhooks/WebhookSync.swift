@@ -65,6 +65,7 @@ struct WebhookSync: Sendable {
                 known = try await refresh(known: known)
                 failing = false
             } catch {
+                if Task.isCancelled { return }
                 if !failing {
                     logger.warning(
                         "cannot read the webhooks from the database; retrying every second",

@@ -21,7 +21,7 @@ struct Bench: AsyncParsableCommand {
         subcommands: [
             Ingest.self, Fanout.self, Latency.self, Idle.self, All.self, BenchParse.self, BenchWebhooks.self,
             BenchDevices.self, BenchDeviceLatency.self, BenchUDPDevices.self, BenchUDPLatency.self, BenchVariables.self,
-            BenchCompare.self, BenchMetricsCost.self, BenchOTA.self,
+            BenchCompare.self, BenchMetricsCost.self, BenchOTA.self, BenchCluster.self,
         ]
     )
 

@@ -73,6 +73,7 @@ final class ClusterFeed: Sendable {
                 if failing { logger.notice("reading the shared event log again") }
                 failing = false
             } catch {
+                if Task.isCancelled { return }
                 if !failing {
                     logger.warning(
                         "cannot read the shared event log; retrying every second",
