@@ -14,7 +14,7 @@ import Testing
 )
 struct ClusterDeviceRequestTests {
     @Test func aDeviceOnOneNodeIsReadCalledSignalledAndPingedThroughAnother() async throws {
-        try await TestCluster.with(nodes: 2, configure: { $0.gateway.helloTimeout = .seconds(5) }) { nodes in
+        try await TestCluster.with(nodes: 2, configure: { $0.gateway.helloTimeout = .seconds(15) }) { nodes in
             let (a, b) = (nodes[0], nodes[1])
             let token = try await a.user("ada@example.com")
             let device = try TestDeviceIdentity()

@@ -24,9 +24,11 @@ struct DeviceRequestLiveTests {
         maximumArgumentBytes: 622
     )
 
+    /// Short enough for the timeout tests, long enough for a loaded CI machine (1 s request
+    /// timeouts and a 5 s wait for Hello failed there while the suite ran in parallel).
     static func fast(_ configuration: inout Configuration) {
-        configuration.gateway.helloTimeout = .seconds(5)
-        configuration.gateway.requestTimeout = .seconds(1)
+        configuration.gateway.helloTimeout = .seconds(15)
+        configuration.gateway.requestTimeout = .seconds(3)
     }
 
     /// Waits until the device JSON satisfies `condition` (a Describe is recorded just after Hello).
@@ -198,7 +200,7 @@ struct DeviceRequestLiveTests {
     @Test func aDeviceThatDoesNotAnswerTimesOutThenGoesOffline() async throws {
         try await TestServer.with(configure: { configuration in
             Self.fast(&configuration)
-            configuration.gateway.idleTimeout = .seconds(2)
+            configuration.gateway.idleTimeout = .seconds(4)
         }) { server in
             let token = try await server.user("ada@example.com")
             let device = try TestDeviceIdentity()
@@ -210,7 +212,7 @@ struct DeviceRequestLiveTests {
                 _ = try await stream.read(until: { $0.contains(#"{"data":"online""#) })
                 _ = try await Self.device(device.hex, on: server, token: token) { $0.contains(#""led""#) }
                 // Answering the server's pings keeps a silent device connected past the idle timeout.
-                try await Task.sleep(for: .seconds(3))
+                try await Task.sleep(for: .seconds(5))
                 #expect(try await server.get("/v1/devices/\(device.hex)/counter?format=raw", token: token).text == "42")
 
                 simulated.setResponsive(false)
@@ -218,7 +220,7 @@ struct DeviceRequestLiveTests {
                 #expect(late.status == 408)
                 #expect(late.text == #"{"ok":false,"error":"Timed out."}"#)
                 // Pings go unanswered too: the gateway closes the connection and reports offline.
-                let offline = try await stream.read(until: { $0.contains(#"{"data":"offline""#) }, timeout: .seconds(8))
+                let offline = try await stream.read(until: { $0.contains(#"{"data":"offline""#) }, timeout: .seconds(15))
                 #expect(offline.contains("event: spark/status\n"))
             }
             await stream.close()

@@ -10,7 +10,7 @@ import WireClient
 @Suite("Firmware over the air, live: REST upload, TCP transfer, simulated device", .timeLimit(.minutes(1)))
 struct FirmwareLiveTests {
     static func fast(_ configuration: inout Configuration) {
-        configuration.gateway.helloTimeout = .seconds(5)
+        configuration.gateway.helloTimeout = .seconds(15)
         configuration.maxFirmwareBytes = 64 * 1024
     }
 

@@ -11,7 +11,7 @@ import Testing
 @Suite("Device gateway, live over TCP", .timeLimit(.minutes(1)))
 struct GatewayLiveTests {
     static func fast(_ configuration: inout Configuration) {
-        configuration.gateway.helloTimeout = .seconds(5)
+        configuration.gateway.helloTimeout = .seconds(15)
     }
 
     /// Claims and provisions `device` for the user behind `token`.

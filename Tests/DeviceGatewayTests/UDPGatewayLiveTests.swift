@@ -14,7 +14,7 @@ import Testing
 )
 struct UDPGatewayLiveTests {
     static func fast(_ configuration: inout Configuration) {
-        configuration.gateway.helloTimeout = .seconds(5)
+        configuration.gateway.helloTimeout = .seconds(15)
         configuration.gateway.udpRetransmissionTimeout = .milliseconds(300)
         configuration.gateway.publishBurst = 50
     }
