@@ -220,7 +220,10 @@ struct DeviceRequestLiveTests {
                 #expect(late.status == 408)
                 #expect(late.text == #"{"ok":false,"error":"Timed out."}"#)
                 // Pings go unanswered too: the gateway closes the connection and reports offline.
-                let offline = try await stream.read(until: { $0.contains(#"{"data":"offline""#) }, timeout: .seconds(15))
+                let offline = try await stream.read(
+                    until: { $0.contains(#"{"data":"offline""#) },
+                    timeout: .seconds(15)
+                )
                 #expect(offline.contains("event: spark/status\n"))
             }
             await stream.close()
