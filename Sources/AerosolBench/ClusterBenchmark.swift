@@ -156,12 +156,7 @@ public struct ClusterBenchmark: Sendable {
             )
         )
         _ = await Clients.wait(for: [publisher.done], until: .now() + .fractionalSeconds(warmup + latencyDuration + 10))
-        var tally = try await board.total()
-        let drainStart = MonotonicClock.nanoseconds()
-        while tally.frames < tally.acks * tally.streamsReady, MonotonicClock.seconds(since: drainStart) < 3 {
-            try await Task.sleep(for: .milliseconds(20))
-            tally = try await board.total()
-        }
+        let tally = try await board.totalOnceDelivered()
         await Clients.close([publisher.channel])
         await Clients.close(streams)
         let latency = tally.deliveryLatency

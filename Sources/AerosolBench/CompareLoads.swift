@@ -97,12 +97,7 @@ struct CompareLoads: Sendable {
             )
         )
         _ = await Clients.wait(for: [publisher.done], until: .now() + .fractionalSeconds(warmup + duration + 10))
-        var tally = try await clients.board.total()
-        let drainStart = MonotonicClock.nanoseconds()
-        while tally.frames < tally.acks * tally.streamsReady, MonotonicClock.seconds(since: drainStart) < 3 {
-            try await Task.sleep(for: .milliseconds(20))
-            tally = try await clients.board.total()
-        }
+        let tally = try await clients.board.totalOnceDelivered()
         await Clients.close([publisher.channel])
         await Clients.close(streams)
         return (

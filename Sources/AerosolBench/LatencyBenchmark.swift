@@ -95,12 +95,7 @@ public struct LatencyBenchmark: Sendable {
         let deadline = NIODeadline.now() + .fractionalSeconds(warmup + duration + 10)
         _ = await Clients.wait(for: [publisher.done], until: deadline)
         // Let the last deliveries arrive: until every stream has every event, or 3 s.
-        var tally = try await board.total()
-        let drainStart = MonotonicClock.nanoseconds()
-        while tally.frames < tally.acks * tally.streamsReady, MonotonicClock.seconds(since: drainStart) < 3 {
-            try await Task.sleep(for: .milliseconds(20))
-            tally = try await board.total()
-        }
+        let tally = try await board.totalOnceDelivered()
         await Clients.close([publisher.channel])
         await Clients.close(streams)
 

@@ -27,6 +27,18 @@ final class StatsBoard: Sendable {
         return board.value
     }
 
+    /// The sum once every ready stream has a frame for every acknowledged publish, or after
+    /// `seconds` (the last deliveries of a paced run still on their way).
+    func totalOnceDelivered(within seconds: Double = 3) async throws -> Tally {
+        var tally = try await total()
+        let start = MonotonicClock.nanoseconds()
+        while tally.frames < tally.acks * tally.streamsReady, MonotonicClock.seconds(since: start) < seconds {
+            try await Task.sleep(for: .milliseconds(20))
+            tally = try await total()
+        }
+        return tally
+    }
+
     /// The sum over all loops; with `resetLatency`, each loop's latency histograms are emptied
     /// after they are read, so the next total covers only what follows.
     func total(resetLatency: Bool = false) async throws -> Tally {

@@ -57,9 +57,16 @@ def replace_once(text, old, new):
 
 
 def site_config(run, aerosol_port, https_port, http_port, cert, key):
-    with open(os.path.join(ROOT, "deploy", "nginx.conf"), encoding="utf-8") as file:
+    return nginx_config(run, "nginx.conf", {"server 127.0.0.1:8080;": f"server 127.0.0.1:{aerosol_port};"}, https_port, http_port, cert, key)
+
+
+def nginx_config(run, site_file, upstreams, https_port, http_port, cert, key):
+    """An nginx.conf around deploy/<site_file>, with the test's upstream servers (`upstreams`:
+    shipped line → the test's), ports and certificate; every other line as shipped."""
+    with open(os.path.join(ROOT, "deploy", site_file), encoding="utf-8") as file:
         site = file.read()
-    site = replace_once(site, "server 127.0.0.1:8080;", f"server 127.0.0.1:{aerosol_port};")
+    for shipped, used in upstreams.items():
+        site = replace_once(site, shipped, used)
     site = replace_once(site, "    listen 80;\n", f"    listen 127.0.0.1:{http_port};\n")
     site = replace_once(site, "    listen 443 ssl;\n", f"    listen 127.0.0.1:{https_port} ssl;\n")
     site = re.sub(r"^\s*listen \[::\].*\n", "", site, flags=re.M)

@@ -24,32 +24,12 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import behind_nginx  # noqa: E402  (the single-node test's helpers)
-from behind_nginx import EMAIL, PASSWORD, ROOT, fail, free_port, read_until, replace_once  # noqa: E402
+from behind_nginx import EMAIL, PASSWORD, fail, free_port, read_until  # noqa: E402
 
 
 def site_config(run, node_ports, https_port, http_port, cert, key):
-    with open(os.path.join(ROOT, "deploy", "nginx-cluster.conf"), encoding="utf-8") as file:
-        site = file.read()
-    for index, port in enumerate(node_ports):
-        site = replace_once(site, f"server 10.0.0.1{index + 1}:8080 ", f"server 127.0.0.1:{port} ")
-    site = replace_once(site, "    listen 80;\n", f"    listen 127.0.0.1:{http_port};\n")
-    site = replace_once(site, "    listen 443 ssl;\n", f"    listen 127.0.0.1:{https_port} ssl;\n")
-    site = re.sub(r"^\s*listen \[::\].*\n", "", site, flags=re.M)
-    site = replace_once(site, "/etc/ssl/aerosol/fullchain.pem", cert)
-    site = replace_once(site, "/etc/ssl/aerosol/privkey.pem", key)
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    temp = "\n".join(f"    {kind}_temp_path {run}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    return f"""{user}worker_processes 1;
-pid {run}/nginx.pid;
-error_log {run}/error.log warn;
-daemon off;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-{temp}
-{site}
-}}
-"""
+    upstreams = {f"server 10.0.0.1{index + 1}:8080 ": f"server 127.0.0.1:{port} " for index, port in enumerate(node_ports)}
+    return behind_nginx.nginx_config(run, "nginx-cluster.conf", upstreams, https_port, http_port, cert, key)
 
 
 class Cluster(behind_nginx.Stack):
