@@ -17,7 +17,12 @@ final class NodeRelay: Sendable {
     private let database: Database
     private let devices: DeviceStore
     private let logger: Logger
-    private let waiting = Mutex<[String: CheckedContinuation<RelayedAnswer, any Error>]>([:])
+    /// The requests sent from here, by id: their caller, and the task that sends the request
+    /// and then times it out (cancelled when the answer comes, so that a busy node does not
+    /// keep a sleeping task per request for the whole timeout).
+    private let waiting = Mutex<
+        [String: (continuation: CheckedContinuation<RelayedAnswer, any Error>, timer: Task<Void, Never>?)]
+    >([:])
 
     init(nodeID: String, database: Database, devices: DeviceStore, logger: Logger) {
         self.nodeID = nodeID
@@ -38,8 +43,8 @@ final class NodeRelay: Sendable {
         let payload = RelayMessage.request(request).json
         let id = request.id
         return try await withCheckedThrowingContinuation { continuation in
-            waiting.withLock { $0[id] = continuation }
-            Task {
+            waiting.withLock { $0[id] = (continuation, nil) }
+            let timer = Task {
                 do {
                     try await database.notify(Self.channel(of: node), payload: payload)
                 } catch {
@@ -47,8 +52,15 @@ final class NodeRelay: Sendable {
                     return
                 }
                 try? await Task.sleep(for: timeout + .seconds(1))
+                guard !Task.isCancelled else { return }
                 finish(id, with: .failure(GatewayError.timedOut("the device's node did not answer in time")))
             }
+            let answered = waiting.withLock { waiting -> Bool in
+                guard waiting[id] != nil else { return true }
+                waiting[id]?.timer = timer
+                return false
+            }
+            if answered { timer.cancel() }
         }
     }
 
@@ -106,7 +118,8 @@ final class NodeRelay: Sendable {
     }
 
     private func finish(_ id: String, with result: Result<RelayedAnswer, any Error>) {
-        let continuation = waiting.withLock { $0.removeValue(forKey: id) }
-        continuation?.resume(with: result)
+        guard let entry = waiting.withLock({ $0.removeValue(forKey: id) }) else { return }
+        entry.timer?.cancel()
+        entry.continuation.resume(with: result)
     }
 }
