@@ -9,6 +9,9 @@ public struct GatewaySettings: Sendable {
     /// This node's id when several nodes share one PostgreSQL database (`nil`: the only node).
     /// Devices are recorded on it, and requests for devices on other nodes are relayed.
     public var nodeID: String?
+    /// How long a node may go without renewing its lease in the database before the other nodes
+    /// take it as dead and its devices offline (default 30 s; renewed every quarter of it).
+    public var nodeLease: Duration = .seconds(30)
     /// The TCP port for devices (default 5683, the port Device OS dials; 0 picks a free port).
     public var port = 5683
     /// Silence after which a device is taken as gone and its connection closed (default 60 s:

@@ -47,6 +47,28 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
+    @Option(
+        help: """
+            Seconds a node of a PostgreSQL cluster may go without renewing its lease in the \
+            database before the other nodes take it as dead and report its devices offline \
+            (renewed every quarter of it; 2 to 3600). [env: AEROSOL_NODE_LEASE] (default: 30)
+            """
+    )
+    var nodeLease: Int?
+
+    /// `--node-lease`, checked.
+    private func resolveNodeLease() throws -> Duration {
+        .seconds(
+            try EnvironmentOption.resolve(
+                nodeLease,
+                "AEROSOL_NODE_LEASE",
+                default: 30,
+                where: { (2...3600).contains($0) },
+                "2 to 3600"
+            )
+        )
+    }
+
     @Option(help: "trace, debug, info, notice, warning, error or critical. [env: AEROSOL_LOG_LEVEL] (default: info)")
     var logLevel: String?
 
@@ -277,6 +299,7 @@ struct Serve: AsyncParsableCommand {
         configuration.synchronous = synchronous
         configuration.databaseURL = try database.resolve()
         configuration.databaseConnections = try database.resolveConnections()
+        configuration.gateway.nodeLease = try resolveNodeLease()
         configuration.publicURL = try EnvironmentOption.resolve(publicURL, "AEROSOL_PUBLIC_URL", default: "")
         if configuration.publicURL?.isEmpty == true { configuration.publicURL = nil }
         try resolveWebhookOptions(&configuration)

@@ -8,11 +8,7 @@ struct CommandLine: Sendable {
     let configHome: String
     let apiURL: String
 
-    static var executable: URL {
-        // The test runner lives in the build folder, next to the `aerosol` binary.
-        URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("aerosol")
-    }
+    static var executable: URL { ServerProcess.executable }
 
     struct Result: Sendable {
         let status: Int32

@@ -20,41 +20,6 @@ final class Acknowledged: Sendable {
 /// The real `aerosol serve` process, killed with SIGKILL in the middle of a publishing burst.
 @Suite("Crash recovery", .timeLimit(.minutes(5)))
 struct CrashRecoveryTests {
-    /// Starts `aerosol serve` on `port` with `directory` (and more `arguments`, and `environment`
-    /// variables beside the test's own) and waits until it answers.
-    static func serve(
-        port: Int,
-        directory: String,
-        arguments: [String] = [],
-        environment: [String: String] = [:]
-    ) async throws -> ChildProcess {
-        let process = ChildProcess()
-        process.executableURL = CommandLine.executable
-        process.arguments =
-            [
-                "serve", "--port", String(port), "--device-port", "0", "--udp-device-port", "0", "--data-dir",
-                directory, "--log-level", "error",
-            ] + arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        try process.run()
-        // A raw connection each time: it fails at once while nothing listens, and no connection
-        // pool's state from the killed server's time is involved.
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if let connection = try? await WireConnection.connect(port: port) {
-                let answer = try? await connection.request(.GET, "/healthz")
-                await connection.close()
-                if answer?.status == 200 { return process }
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        process.terminate()
-        process.waitUntilExit()
-        throw TestFailure("aerosol serve did not answer on port \(port)")
-    }
-
     @Test func everyAcknowledgedEventSurvivesKill9() async throws {
         let directory = TestServer.makeDataDirectory()
         let port = try await TestServer.freePort()
@@ -64,7 +29,7 @@ struct CrashRecoveryTests {
         #expect(setup.status == 0)
         // The server's RSA key is written beforehand: generating one takes seconds in a debug build.
         try TestServer.installServerKey(in: directory)
-        var server = try await Self.serve(port: port, directory: directory)
+        var server = try await ServerProcess.serve(port: port, directory: directory)
         let anonymous = AerosolClient(baseURL: "http://127.0.0.1:\(port)")
         let token = try await anonymous.login(username: "ada@example.com", password: "correct-horse", expiresIn: 0)
             .accessToken
@@ -100,7 +65,7 @@ struct CrashRecoveryTests {
         let acked = acknowledged.names
         #expect(acked.count > 100, "the burst was too short to mean anything")
 
-        server = try await Self.serve(port: port, directory: directory)
+        server = try await ServerProcess.serve(port: port, directory: directory)
         defer {
             server.terminate()
             server.waitUntilExit()

@@ -17,7 +17,7 @@ struct RateLimitOptionsTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try TestServer.installServerKey(in: directory)
         let port = try await TestServer.freePort()
-        let process = try await CrashRecoveryTests.serve(
+        let process = try await ServerProcess.serve(
             port: port,
             directory: directory,
             arguments: arguments,

@@ -139,3 +139,60 @@ struct ClusterTests {
         }
     }
 }
+
+/// A node killed with SIGKILL (the real `aerosol serve` in a child process) while it delivers.
+@Suite("A killed node", .timeLimit(.minutes(2)), .enabled(if: TestDatabases.engine == .postgres))
+struct KilledNodeTests {
+    @Test func deliveriesInFlightOnAKilledNodeAreFinishedByAnother() async throws {
+        try await WebhookReceiver.with { receiver in
+            try await TestCluster.withKillableNode(
+                arguments: ["--allow-private-webhooks", "--webhook-rate-limit", "0"],
+                configure: WebhookTesting.configure
+            ) { child, node in
+                try await node.createUser("ada@example.com")
+                let token = try await node.login("ada@example.com")
+                _ = try await node.createWebhook(
+                    token: token,
+                    #"{"event":"k","url":"http://127.0.0.1:\#(receiver.port)"}"#
+                )
+                // The child started first and delivers; it knows the webhook within a second.
+                try await Task.sleep(for: .seconds(2))
+                for count in 1...4 { try await node.publish("k", "\(count)", token: token) }
+                _ = try await receiver.waitFor(4)
+                // Recorded as delivered, by the child; the next ones are held by the receiver
+                // when it dies.
+                try await Task.sleep(for: .seconds(1))
+                let connection = try await WireConnection.connect(port: child.port)
+                let metrics = try await connection.request(.GET, "/metrics").text
+                await connection.close()
+                #expect(
+                    metrics.contains(#"aerosol_webhook_attempts_total{outcome="delivered"} 4"#),
+                    "the child delivers"
+                )
+                receiver.respond { _, _ in WebhookReceiver.Reply(delay: .seconds(30)) }
+                for count in 5...8 { try await node.publish("k", "\(count)", token: token) }
+                _ = try await receiver.waitFor(5)
+                child.kill()
+                let killedAt = ContinuousClock.now
+                receiver.respond { _, _ in WebhookReceiver.Reply() }
+                let deadline = ContinuousClock.now + .seconds(30)
+                func after() -> [String] {
+                    receiver.requests.filter { $0.at > killedAt }.compactMap(Self.data)
+                }
+                while Set(after()) != Set((5...8).map(String.init)) {
+                    guard ContinuousClock.now < deadline else {
+                        throw TestFailure("delivered after the kill: \(after().sorted())")
+                    }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                // What the killed node had finished is not made again.
+                let all = receiver.requests.compactMap(Self.data)
+                for finished in 1...4 { #expect(all.filter { $0 == String(finished) }.count == 1) }
+            }
+        }
+    }
+
+    static func data(_ request: WebhookReceiver.Received) -> String? {
+        request.text.split(separator: "&").first { $0.hasPrefix("data=") }.map { String($0.dropFirst(5)) }
+    }
+}

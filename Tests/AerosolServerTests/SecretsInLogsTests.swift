@@ -15,7 +15,7 @@ struct SecretsInLogsTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let password = "pw-\(UUID().uuidString)"
         let setup = ChildProcess()
-        setup.executableURL = Self.executable
+        setup.executableURL = ServerProcess.executable
         setup.arguments = ["user", "create", "ada@example.com", "--password", password, "--data-dir", directory]
         try setup.run()
         setup.waitUntilExit()
@@ -25,7 +25,7 @@ struct SecretsInLogsTests {
         let logPath = directory + "/serve.log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let process = ChildProcess()
-        process.executableURL = Self.executable
+        process.executableURL = ServerProcess.executable
         process.arguments = [
             "serve", "--port", String(port), "--device-port", "0", "--udp-device-port", "0", "--data-dir", directory,
             "--log-level", "trace", "--log-format", "json", "--allow-private-webhooks",
@@ -120,12 +120,6 @@ struct SecretsInLogsTests {
     }
 
     private var form: (String, String) { ("Content-Type", "application/x-www-form-urlencoded") }
-
-    /// The `aerosol` binary that `swift build` put beside the test bundle.
-    static var executable: URL {
-        URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("aerosol")
-    }
 
     /// One request per connection to the server under test.
     struct Peer {

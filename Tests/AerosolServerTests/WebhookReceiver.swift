@@ -27,6 +27,8 @@ final class WebhookReceiver: Sendable {
         var status: Int = 200
         var headers: [(String, String)] = []
         var body: String = ""
+        /// How long to hold the answer (a slow receiver).
+        var delay: Duration = .zero
     }
 
     /// Decides the answer to the `index`-th request (0-based).
@@ -175,6 +177,11 @@ final class WebhookReceiver: Sendable {
             self.receiver = receiver
         }
 
+        private static func write(_ parts: [HTTPServerResponsePart], to context: ChannelHandlerContext) {
+            for part in parts { context.write(NIOAny(part), promise: nil) }
+            context.flush()
+        }
+
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
             case .head(let head):
@@ -200,10 +207,17 @@ final class WebhookReceiver: Sendable {
                     status: HTTPResponseStatus(statusCode: reply.status),
                     headers: headers
                 )
-                context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
-                context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: reply.body)))), promise: nil)
-                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
                 self.head = nil
+                let parts: [HTTPServerResponsePart] = [
+                    .head(responseHead), .body(.byteBuffer(ByteBuffer(string: reply.body))), .end(nil),
+                ]
+                guard reply.delay > .zero else { return Self.write(parts, to: context) }
+                let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                let (seconds, attoseconds) = reply.delay.components
+                context.eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+                {
+                    Self.write(parts, to: bound.value)
+                }
             }
         }
     }

@@ -59,3 +59,38 @@ struct ClusterDeviceRequestTests {
         }
     }
 }
+
+/// A node killed with SIGKILL (the real `aerosol serve` in a child process) while a device is
+/// connected to it.
+@Suite("Devices of a killed node", .timeLimit(.minutes(1)), .enabled(if: TestDatabases.engine == .postgres))
+struct KilledNodeDeviceTests {
+    @Test func theDevicesOfAKilledNodeGoOfflineWhenItsLeaseRunsOut() async throws {
+        try await TestCluster.withKillableNode(
+            arguments: ["--node-lease", "2"],
+            configure: {
+                $0.gateway.nodeLease = .seconds(2)
+                $0.gateway.helloTimeout = .seconds(15)
+            }
+        ) { child, node in
+            let token = try await node.user("ada@example.com")
+            let device = try TestDeviceIdentity()
+            try await GatewayLiveTests.provision(device, on: node, token: token)
+            let stream = try await EventStreamReader.open(node, "/v1/devices/events/spark", token: token)
+            try await stream.read(until: { $0.hasPrefix(":ok") })
+            let simulator = try device.simulator(dataDirectory: node.dataDirectory)
+            try await simulator.run(host: "127.0.0.1", port: child.devicePort) { _ in
+                try await stream.read(until: { $0.contains(#""data":"online""#) })
+                child.kill()
+                let killedAt = ContinuousClock.now
+                // The child never says offline; this node does once the child's lease ran out.
+                let offline = try await stream.read(until: { $0.contains(#""data":"offline""#) })
+                #expect(offline.contains(#"event: spark/status"#))
+                let waited = ContinuousClock.now - killedAt
+                #expect(waited >= .seconds(1) && waited < .seconds(6), "offline after \(waited)")
+                _ = try await DeviceRequestLiveTests.device(device.hex, on: node, token: token) {
+                    $0.contains(#""connected":false"#)
+                }
+            }
+        }
+    }
+}

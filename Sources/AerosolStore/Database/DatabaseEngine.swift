@@ -71,6 +71,15 @@ public enum DatabaseEngine: String, Sendable, CaseIterable {
         }
     }
 
+    /// The database server's clock in milliseconds since 1970, as an SQL expression: nodes on
+    /// separate machines compare times on one clock, not on theirs.
+    var nowMilliseconds: String {
+        switch self {
+        case .sqlite: "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+        case .postgres: "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+        }
+    }
+
     /// The engine a `--database` value names: a `postgres://` or `postgresql://` URL.
     public static func of(url: String) -> DatabaseEngine? {
         let scheme = url.prefix { $0 != ":" }.lowercased()

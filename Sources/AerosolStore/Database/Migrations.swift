@@ -229,6 +229,11 @@ enum Migrations {
         [
             "ALTER TABLE devices ADD COLUMN node_id TEXT NULL"
         ],
+        // 12: the nodes of a database and when each last said it was alive (``NodeStore``): a
+        // node silent for longer than its lease is taken as dead, and its devices offline.
+        [
+            "CREATE TABLE nodes (id TEXT PRIMARY KEY, seen_at BIGINT NOT NULL)"
+        ],
     ]
 
     /// Work a step does after its statements, in its transaction, with the server secret.

@@ -49,12 +49,36 @@ extension DeviceStore {
     /// With `node` (several nodes on one database), only the devices recorded on that node: the
     /// others' devices are still connected to them.
     public func markAllOffline(node: String? = nil) async throws -> [Device] {
+        try await markOffline(where: node.map { " AND (node_id IS NULL OR node_id = \(bind: $0))" } ?? "")
+    }
+
+    /// Marks offline every device recorded online on `node`, a node taken as dead (its lease
+    /// ran out), and returns them (as they were).
+    public func markOffline(node: String) async throws -> [Device] {
+        try await markOffline(where: " AND node_id = \(bind: node)")
+    }
+
+    private func markOffline(where condition: SQLQueryString) async throws -> [Device] {
         try await database.transaction { sql in
-            let onNode: SQLQueryString = node.map { " AND (node_id IS NULL OR node_id = \(bind: $0))" } ?? ""
-            let ghosts = try await sql.raw("\(unsafeRaw: Self.selectDevices) WHERE online = 1\(onNode)").all()
+            let ghosts = try await sql.raw("\(unsafeRaw: Self.selectDevices) WHERE online = 1\(condition)").all()
                 .map(Self.device)
-            try await sql.raw("UPDATE devices SET online = 0 WHERE online = 1\(onNode)").run()
+            try await sql.raw("UPDATE devices SET online = 0 WHERE online = 1\(condition)").run()
             return ghosts
+        }
+    }
+
+    /// Records online on `node` those of `ids` that are recorded offline or on no node (another
+    /// node took this one as dead while it had lost the database, and its devices with it), and
+    /// returns them as they are now.
+    public func reclaim(_ ids: [String], node: String) async throws -> [Device] {
+        guard !ids.isEmpty else { return [] }
+        return try await database.write { sql in
+            try await sql.raw(
+                """
+                UPDATE devices SET online = 1, node_id = \(bind: node)
+                WHERE id IN (\(binds: ids)) AND (online = 0 OR node_id IS NULL) RETURNING *
+                """
+            ).all().map(Self.device)
         }
     }
 

@@ -66,6 +66,9 @@ final class ConnectionRegistry: Sendable {
     /// The number of devices online.
     var onlineCount: Int { state.withLock { $0.online.count } }
 
+    /// The devices online here.
+    var onlineDeviceIDs: [String] { state.withLock { Array($0.online.keys) } }
+
     /// The number of devices online over `transport`.
     func onlineCount(over transport: DeviceTransport) -> Int {
         state.withLock { state in state.online.values.reduce(0) { $0 + ($1.transport == transport ? 1 : 0) } }

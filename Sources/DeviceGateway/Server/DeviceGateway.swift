@@ -75,6 +75,7 @@ public final class DeviceGateway: Service, Sendable {
         context.sessions = sessions
         if let nodeID = settings.nodeID, let database {
             context.relay = NodeRelay(nodeID: nodeID, database: database, devices: devices, logger: logger)
+            context.nodes = NodeStore(database: database)
         }
         // Devices still recorded online lost their connections with the previous run of the
         // server (a crash): they are marked offline before anyone can connect again, and
@@ -180,6 +181,9 @@ public final class DeviceGateway: Service, Sendable {
             if let relay = context.relay {
                 group.addTask { await relay.run { request in await self.perform(request) } }
             }
+            if let nodes = context.nodes, let node = context.settings.nodeID {
+                group.addTask { await self.keepLease(nodes, node: node) }
+            }
             try? await gracefulShutdown()
             try? await serverChannel.close()
             if let datagramChannel {
@@ -192,6 +196,10 @@ public final class DeviceGateway: Service, Sendable {
             group.cancelAll()
         }
         await context.writeHeardTimes()
+        if let nodes = context.nodes, let node = context.settings.nodeID {
+            // Its devices were reported offline by itself: nothing for another node to do.
+            try? await nodes.leave(node)
+        }
         context.logger.debug("device gateway stopped")
     }
 

@@ -25,6 +25,8 @@ struct GatewayContext: Sendable {
     var sessions: UDPSessionStore?
     /// Requests for devices on other nodes (several nodes on one PostgreSQL database).
     var relay: NodeRelay?
+    /// This node's lease among the nodes of the database (with ``relay``).
+    var nodes: NodeStore?
 
     /// Appends a cloud event about `device` (`spark/status`, `spark/status/safe-mode`), in its
     /// owner's and product's scope.
