@@ -120,6 +120,7 @@ public func buildApplication(
         tokens: tokens,
         products: ProductStore(database: database),
         productFirmware: ProductFirmwareStore(database: database),
+        firmwareFiles: FirmwareFileStore(database: database, directory: configuration.dataDirectory + "/firmware"),
         devices: devices,
         log: log,
         bus: bus,

@@ -14,8 +14,10 @@ struct Cloud: Sendable {
     let users: UserStore
     let tokens: TokenStore
     let products: ProductStore
-    /// Product firmware versions (metadata; binaries in the data directory).
+    /// Product firmware versions (metadata; binaries in ``firmwareFiles``).
     let productFirmware: ProductFirmwareStore
+    /// Firmware binaries: the data directory's `firmware/`, and the database for other nodes.
+    let firmwareFiles: FirmwareFileStore
     let devices: DeviceStore
     let log: EventLog
     let bus: EventBus

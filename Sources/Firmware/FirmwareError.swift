@@ -29,6 +29,7 @@ public struct FirmwareError: Error, Hashable, Sendable, CustomStringConvertible 
         case encrypted
         case protectedDevice
         case unreadable(String)
+        case relayed(String)
     }
 
     private let code: Code
@@ -134,6 +135,10 @@ public struct FirmwareError: Error, Hashable, Sendable, CustomStringConvertible 
     /// The firmware file could not be read.
     public static func unreadable(_ reason: String) -> FirmwareError { FirmwareError(.unreadable(reason)) }
 
+    /// The error another node of the cloud found in the file, by its ``description`` (the node
+    /// that holds the device's connection checks the file against the device).
+    public static func relayed(_ description: String) -> FirmwareError { FirmwareError(.relayed(description)) }
+
     /// A complete, user-facing sentence.
     public var description: String {
         switch self.code {
@@ -192,6 +197,8 @@ public struct FirmwareError: Error, Hashable, Sendable, CustomStringConvertible 
             "Modules for protected devices (security mode extension) are not supported"
         case .unreadable(let reason):
             "The firmware file could not be read: \(reason)"
+        case .relayed(let description):
+            description
         }
     }
 

@@ -47,9 +47,10 @@ struct WebhookReliabilityTests {
                 WebhookTesting.configure(&configuration)
                 configuration.webhooks.pauseAfterFailures = 3
                 configuration.webhooks.maxAttempts = 100
-                // Long enough that the log is read while the pause lasts, even on a busy machine.
-                configuration.webhooks.pauseBase = .seconds(2)
-                configuration.webhooks.pauseMax = .seconds(4)
+                // Long enough that the log is read while the pause lasts, even on a busy machine
+                // (2 s was not, once, with the whole suite running on 2 cores).
+                configuration.webhooks.pauseBase = .seconds(5)
+                configuration.webhooks.pauseMax = .seconds(8)
             }) { server in
                 let token = try await server.user("ada@example.com")
                 let id = try await server.createWebhook(

@@ -6,8 +6,8 @@ import Foundation
 import Hummingbird
 
 /// `/v1/products/:product/firmware…`: upload, list, show, release and delete product firmware.
-/// The binaries live in the data directory under `firmware/` by SHA-256; the database holds
-/// their metadata.
+/// The binaries live in the data directory under `firmware/` by SHA-256 (and, on PostgreSQL, in
+/// the database for the other nodes); the database holds their metadata.
 struct ProductFirmwareRoutes {
     let cloud: Cloud
 
@@ -22,7 +22,7 @@ struct ProductFirmwareRoutes {
                 request,
                 limit: cloud.configuration.maxFirmwareBytes,
                 directory: cloud.configuration.dataDirectory + "/firmware/uploads",
-                keepIn: cloud.configuration.dataDirectory + "/firmware"
+                keepIn: cloud.firmwareFiles.directory
             )
             guard let text = upload.fields["version"], let version = Int(text), (1...65_535).contains(version) else {
                 throw APIError.badRequest("version is required: the product firmware version, 1 to 65535")
@@ -57,6 +57,8 @@ struct ProductFirmwareRoutes {
                 fileSHA256: upload.sha256 ?? "",
                 uploadedAt: Date()
             )
+            // Every node can flash it: stored in the database first on PostgreSQL.
+            try await cloud.firmwareFiles.share(firmware.fileSHA256)
             try await cloud.productFirmware.create(firmware)
             _ = try await cloud.log.append(
                 EventDraft(
@@ -122,9 +124,13 @@ struct ProductFirmwareRoutes {
             let caller = try context.caller
             let product = try await cloud.product(try context.parameters.decoded("product"), for: caller)
             let version = try Self.version(context)
-            guard try await cloud.productFirmware.delete(productID: product.id, version: version) else {
+            let firmware = try await cloud.productFirmware.find(productID: product.id, version: version)
+            guard let firmware, try await cloud.productFirmware.delete(productID: product.id, version: version) else {
                 throw APIError.notFound("Firmware version \(version) not found")
             }
+            // The database's copy goes unless another version is the same file (this node's file
+            // stays, as on a single server: it is small and may be uploaded again).
+            try await cloud.firmwareFiles.discard(firmware.fileSHA256)
             return .ok
         }
     }
@@ -161,9 +167,7 @@ struct ProductFirmwareRoutes {
             let firmware = try await cloud.productFirmware.find(productID: product.id, version: version)
         {
             do {
-                let file = try FirmwareFile(
-                    path: cloud.configuration.dataDirectory + "/firmware/" + firmware.fileSHA256 + ".bin"
-                )
+                let file = try FirmwareFile(path: try await cloud.firmwareFiles.path(firmware.fileSHA256))
                 try await cloud.gateway.flash(file, deviceID: device.id)
             } catch let error as FirmwareError {
                 throw APIError.badRequest(error.description)

@@ -234,6 +234,12 @@ enum Migrations {
         [
             "CREATE TABLE nodes (id TEXT PRIMARY KEY, seen_at BIGINT NOT NULL)"
         ],
+        // 13: firmware binaries by SHA-256, for the nodes of a PostgreSQL database (a release
+        // uploaded through one node is flashed by the node holding the device's connection);
+        // on SQLite the files in the data directory are the only copy (``FirmwareFileStore``).
+        [
+            "CREATE TABLE firmware_files (sha256 TEXT PRIMARY KEY, bytes BLOB NOT NULL, stored_at BIGINT NOT NULL)"
+        ],
     ]
 
     /// Work a step does after its statements, in its transaction, with the server secret.

@@ -1,3 +1,4 @@
+import Firmware
 import Foundation
 
 /// Requests for devices whose connection another node holds (``NodeRelay``).
@@ -10,6 +11,7 @@ extension DeviceGateway {
         guard let answer = try await relay.forward(request, timeout: context.settings.requestTimeout) else {
             return nil
         }
+        if answer.error == RelayedAnswer.firmwareError { throw FirmwareError.relayed(answer.message ?? "") }
         if let kind = answer.error { throw GatewayError(relayedKind: kind, message: answer.message ?? kind) }
         return answer
     }
@@ -37,10 +39,20 @@ extension DeviceGateway {
                 try await signal(request.on ?? false, deviceID: request.device)
             case .ping:
                 answer.online = await ping(deviceID: request.device)
+            case .flash:
+                guard let files = context.firmwareFiles, let sha256 = request.name else {
+                    throw GatewayError.refused("this node cannot read firmware from the database")
+                }
+                try await flash(Array(try await files.bytes(sha256)), deviceID: request.device)
+            case .cancelFlash:
+                answer.cancelled = try await cancelFlash(deviceID: request.device)
             }
         } catch let error as GatewayError {
             answer.error = error.relayedKind
             answer.message = error.message
+        } catch let error as FirmwareError {
+            answer.error = RelayedAnswer.firmwareError
+            answer.message = error.description
         } catch {
             answer.error = GatewayError.refused("").relayedKind
             answer.message = "\(error)"
@@ -58,6 +70,9 @@ extension RelayedRequest {
 
 extension RelayedAnswer {
     init(id: String) {
-        self.init(id: id, variable: nil, result: nil, online: nil, error: nil, message: nil)
+        self.init(id: id, variable: nil, result: nil, online: nil, cancelled: nil, error: nil, message: nil)
     }
+
+    /// ``error`` for a ``FirmwareError``.
+    static let firmwareError = "firmware"
 }

@@ -17,6 +17,9 @@ enum RelayMessage: Codable, Sendable {
 struct RelayedRequest: Codable, Sendable {
     enum Kind: String, Codable, Sendable {
         case variable, function, signal, ping
+        /// Start a firmware update with the file stored in the database under `name` (its
+        /// SHA-256), and cancel one.
+        case flash, cancelFlash
     }
 
     /// Matches the answer to the waiting request.
@@ -36,7 +39,10 @@ struct RelayedAnswer: Codable, Sendable {
     var variable: RelayedValue?
     var result: Int32?
     var online: Bool?
-    /// ``GatewayError/kind`` and message, when the request failed.
+    /// Whether an update was cancelled.
+    var cancelled: Bool?
+    /// ``GatewayError/kind`` and message, when the request failed (`firmware` and the
+    /// ``FirmwareError`` description when the file does not suit the device).
     var error: String?
     var message: String?
 }

@@ -13,7 +13,7 @@ extension FirmwareEndpoint {
     /// Starts the product's default release on this device if it runs another version.
     func autoUpdateIfNeeded() {
         guard firmware.transfer == nil, let deviceID, let productID = firmwareProductID,
-            let directory = gateway.settings.firmwareDirectory, let profile = firmwareProfile,
+            let files = gateway.firmwareFiles, let profile = firmwareProfile,
             let hello = firmwareSession?.hello, acceptsFirmware
         else { return }
         let running = Int(hello.productFirmwareVersion)
@@ -32,7 +32,8 @@ extension FirmwareEndpoint {
                 wanted = try await store.productDefault(productID: productID)
             }
             guard let release = wanted, release.version != running else { return }
-            let file = try FirmwareFile(path: directory + "/" + release.fileSHA256 + ".bin")
+            // Uploaded through another node, the file may have to come from the database first.
+            let file = try FirmwareFile(path: try await files.path(release.fileSHA256))
             let validated = try ValidatedFirmware(validating: file, for: profile)
             guard
                 gateway.updates.reserve(

@@ -1,4 +1,6 @@
+import AerosolStore
 import Firmware
+import Foundation
 
 /// Firmware over the air (`PUT /v1/devices/:id` with a binary): the file is validated for the
 /// device, then sent by the protocol the device speaks (legacy with fast OTA and missed-chunk
@@ -13,9 +15,16 @@ extension DeviceGateway {
     /// - Throws: ``FirmwareError`` if the file is not a valid module for the device (nothing was
     ///   sent); ``GatewayError`` `.notConnected`, or `.busy` if an update to the device runs
     ///   already.
+    ///
+    /// When another node holds the device's connection (several nodes on one database), the
+    /// file goes to that node through the database and the update starts there; `nil` is
+    /// returned then.
     @discardableResult
-    public func flash(_ image: any FirmwareImage, deviceID: String) async throws -> ValidatedFirmware {
-        guard let link = context.registry.link(deviceID) else { throw GatewayError.notConnected() }
+    public func flash(_ image: any FirmwareImage, deviceID: String) async throws -> ValidatedFirmware? {
+        guard let link = context.registry.link(deviceID) else {
+            try await flashThroughAnotherNode(image, deviceID: deviceID)
+            return nil
+        }
         let profile = try await link.firmwareProfile()
         let validated = try ValidatedFirmware(validating: image, for: profile)
         guard context.updates.reserve(deviceID, firmware: validated, at: .now) else {
@@ -34,6 +43,9 @@ extension DeviceGateway {
     /// to discard what it received; its outcome, `failed`, follows as an event), or one waiting
     /// for the device to come back. `false` if there is none.
     public func cancelFlash(deviceID: String) async throws -> Bool {
+        if let answer = try await relayed(RelayedRequest(device: deviceID, kind: .cancelFlash)) {
+            return answer.cancelled ?? false
+        }
         if let link = context.registry.link(deviceID), try await link.cancelFirmwareUpdate() { return true }
         guard context.updates.cancelInterrupted(deviceID) else { return false }
         if let device = try await context.devices.find(id: deviceID) {
@@ -53,4 +65,25 @@ extension DeviceGateway {
 
     /// The number of updates the gateway holds (running or awaiting the device's restart).
     public var firmwareUpdateCount: Int { context.updates.count }
+
+    /// Sends `image` to the node that holds the device's connection: stored in the database
+    /// under its SHA-256 for that node to read, removed once that node answered (unless a
+    /// product release uses the same file).
+    private func flashThroughAnotherNode(_ image: any FirmwareImage, deviceID: String) async throws {
+        guard context.relay != nil, let files = context.firmwareFiles,
+            try await context.devices.node(of: deviceID).map({ $0 != context.settings.nodeID }) == true
+        else { throw GatewayError.notConnected() }
+        let bytes = Data(try image.bytes(in: 0..<image.count))
+        let sha256 = FirmwareFileStore.digest(bytes)
+        try await files.share(bytes, sha256: sha256)
+        do {
+            guard try await relayed(RelayedRequest(device: deviceID, kind: .flash, name: sha256)) != nil else {
+                throw GatewayError.notConnected()
+            }
+        } catch {
+            try? await files.discard(sha256)
+            throw error
+        }
+        try? await files.discard(sha256)
+    }
 }

@@ -73,6 +73,7 @@ public final class DeviceGateway: Service, Sendable {
             logger: logger
         )
         context.sessions = sessions
+        context.firmwareFiles = settings.firmwareDirectory.map { FirmwareFileStore(database: database, directory: $0) }
         if let nodeID = settings.nodeID, let database {
             context.relay = NodeRelay(nodeID: nodeID, database: database, devices: devices, logger: logger)
             context.nodes = NodeStore(database: database)

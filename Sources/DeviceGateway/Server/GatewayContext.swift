@@ -27,6 +27,8 @@ struct GatewayContext: Sendable {
     var relay: NodeRelay?
     /// This node's lease among the nodes of the database (with ``relay``).
     var nodes: NodeStore?
+    /// Product releases and relayed firmware files (from ``GatewaySettings/firmwareDirectory``).
+    var firmwareFiles: FirmwareFileStore?
 
     /// Appends a cloud event about `device` (`spark/status`, `spark/status/safe-mode`), in its
     /// owner's and product's scope.
