@@ -63,6 +63,8 @@ public func buildApplication(
     let devices = DeviceStore(database: database)
     let log: EventLog
     let gateway: DeviceGateway
+    // This node's id among the nodes of a PostgreSQL database (`nil`: the only node).
+    let nodeID = database.engine == .postgres ? try NodeFiles.nodeID(in: files) : nil
     let webhooks: WebhookEngine
     // Whatever fails from here on leaves nothing open behind it: the process ends with one
     // line about what failed (a device port in use, say), not with a crash or a hang.
@@ -83,7 +85,7 @@ public func buildApplication(
         gatewaySettings.udpHost = configuration.udpDeviceHost ?? gatewaySettings.host
         gatewaySettings.udpPort = configuration.udpDevicePort
         gatewaySettings.firmwareDirectory = configuration.dataDirectory + "/firmware"
-        if database.engine == .postgres { gatewaySettings.nodeID = try NodeFiles.nodeID(in: files) }
+        gatewaySettings.nodeID = nodeID
         gateway = try await DeviceGateway.bind(
             settings: gatewaySettings,
             serverKey: serverKey,
@@ -150,7 +152,19 @@ public func buildApplication(
     router.add(middleware: ClientAddressMiddleware(trustedProxies: Set(configuration.trustedProxies)))
     // After the client's address is settled; before authentication, so that a refused request
     // costs no token lookup.
-    router.add(middleware: ClientLimitMiddleware(limits: configuration.clientLimits, clock: configuration.clock))
+    let clientLimits = ClientLimitMiddleware(limits: configuration.clientLimits, clock: configuration.clock)
+    router.add(middleware: clientLimits)
+    var clusterServices: [any Service] = []
+    if let node = nodeID {
+        clusterServices.append(
+            RateLimitSync(
+                limiters: clientLimits.limiters + [cloud.logins],
+                store: RateCountStore(database: database),
+                node: node,
+                logger: logger
+            )
+        )
+    }
     let routes = RouteRegistrar(router: router, table: table, cloud: cloud)
     HealthRoutes(cloud: cloud).register(routes)
     OpenAPIRoutes(document: openAPI).register(routes)
@@ -197,7 +211,7 @@ public func buildApplication(
         // dispatcher first, then the device gateway (whose devices go offline through the log),
         // retention, the log, the streams (which end with `:closed shutdown`), and the database last.
         services: [DatabaseCloser(database: database), streams, log, retention, gateway] + webhooks.services
-            + metricsServer,
+            + metricsServer + clusterServices,
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port
             cloud.boundPort.value = port

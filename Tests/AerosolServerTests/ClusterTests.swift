@@ -104,6 +104,41 @@ struct ClusterTests {
         }
     }
 
+    @Test func theLimitsPerClientAddressCountEveryNodesRequests() async throws {
+        try await TestCluster.with(nodes: 2, configure: { $0.clientLimits.requests = 10 }) { nodes in
+            let (a, b) = (nodes[0], nodes[1])
+            for _ in 1...6 { #expect(try await a.request(.GET, "/v1/devices").status == 400) }
+            // Each node writes its counts and reads the others' once a second.
+            try await Task.sleep(for: .seconds(3))
+            for _ in 1...4 { #expect(try await b.request(.GET, "/v1/devices").status == 400) }
+            let refused = try await b.request(.GET, "/v1/devices")
+            #expect(refused.status == 429, "B counts A's 6 requests with its own 4")
+            #expect(Int(refused.header("Retry-After") ?? "") ?? 0 >= 1)
+            try await Task.sleep(for: .seconds(3))
+            #expect(try await a.request(.GET, "/v1/devices").status == 429, "and A counts B's")
+        }
+    }
+
+    @Test func theSignInLockoutCountsFailuresOnEveryNode() async throws {
+        try await TestCluster.with(nodes: 2, configure: { $0.signInFailureLimit = 4 }) { nodes in
+            let (a, b) = (nodes[0], nodes[1])
+            try await a.createUser("ada@example.com")
+            for attempt in 1...2 {
+                #expect(try await SignInLockoutTests.passwordGrant(a, password: "guess-a\(attempt)").status == 400)
+            }
+            try await Task.sleep(for: .seconds(3))
+            for attempt in 1...2 {
+                #expect(try await SignInLockoutTests.passwordGrant(b, password: "guess-b\(attempt)").status == 400)
+            }
+            // Four failures across the nodes: locked on B at once, and on A once it has read B's.
+            #expect(try await SignInLockoutTests.passwordGrant(b, password: "correct-horse").status == 429)
+            try await Task.sleep(for: .seconds(3))
+            let locked = try await SignInLockoutTests.passwordGrant(a, password: "correct-horse")
+            #expect(locked.status == 429)
+            #expect(Int(locked.retryAfter ?? "") ?? 0 > 1_700)
+        }
+    }
+
     @Test func webhooksAreDeliveredOnceAcrossNodesAndAnotherNodeTakesOverWhenTheLeaderStops() async throws {
         try await WebhookReceiver.with { receiver in
             try await TestCluster.with(nodes: 2, configure: WebhookTesting.configure) { nodes in

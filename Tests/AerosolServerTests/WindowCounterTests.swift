@@ -36,4 +36,21 @@ struct WindowCounterTests {
         _ = counter.count("203.0.113.1", now: 61 * Self.second)
         #expect(counter.count == 1)
     }
+
+    @Test func otherNodesCountsCountAgainstTheLimit() {
+        var counter = WindowCounter(limit: 5, window: 300 * Self.second, capacity: 10)
+        let others = (count: 3, retryAfter: 40 * Self.second)
+        #expect(counter.count("192.0.2.1", now: 0, others: others) == .allowed)
+        #expect(counter.count("192.0.2.1", now: Self.second, others: others) == .allowed)
+        // 2 here and 3 elsewhere: the limit; the first of the others' windows ends first.
+        #expect(
+            counter.count("192.0.2.1", now: 2 * Self.second, others: others) == .refused(retryAfter: 40 * Self.second)
+        )
+        #expect(counter.window(of: "192.0.2.1", now: 2 * Self.second)! == (2, 298 * Self.second))
+        // An address new here is refused when the others used its whole limit.
+        #expect(
+            counter.count("192.0.2.2", now: 0, others: (5, 7 * Self.second)) == .refused(retryAfter: 7 * Self.second)
+        )
+        #expect(counter.window(of: "192.0.2.2", now: 0) == nil)
+    }
 }

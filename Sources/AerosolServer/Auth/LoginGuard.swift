@@ -1,4 +1,5 @@
 import AerosolModels
+import AerosolStore
 import Foundation
 import Synchronization
 
@@ -33,15 +34,34 @@ final class LoginGuard: Sendable {
         var lockedUntil: Date?
     }
 
-    private struct Key: Hashable {
+    fileprivate struct Key: Hashable {
         /// The account (lower-cased e-mail), or `nil` for the address as a whole.
         var account: String?
         var address: String
     }
 
+    private struct State {
+        var entries: [Key: Entry] = [:]
+        /// Keys whose entry changed since the last ``drain()``.
+        var touched: Set<Key> = []
+        /// Other nodes' failures by key and node, and when each run ends (several nodes on one
+        /// database, ``RateLimitSync``).
+        var others: [Key: [String: (failures: Int, ends: Date)]] = [:]
+
+        /// The failures other nodes count for `key` now, and when the last of their runs ends.
+        func othersFailures(_ key: Key, now: Date) -> (count: Int, ends: Date) {
+            var total = (count: 0, ends: Date.distantPast)
+            for run in others[key]?.values ?? [:].values where run.ends > now {
+                total.count += run.failures
+                total.ends = max(total.ends, run.ends)
+            }
+            return total
+        }
+    }
+
     private let policy: Policy
     private let clock: any CloudClock
-    private let entries = Mutex<[Key: Entry]>([:])
+    private let state = Mutex(State())
 
     init(policy: Policy = Policy(), clock: any CloudClock) {
         self.policy = policy
@@ -51,12 +71,31 @@ final class LoginGuard: Sendable {
     /// When the lock on `account` from `address` ends, if it is locked now.
     func lockedUntil(account: String, address: String) -> Date? {
         let now = clock.now
-        return entries.withLock { entries in
-            [Key(account: account.lowercased(), address: address), Key(account: nil, address: address)]
-                .compactMap { entries[$0]?.lockedUntil }
-                .filter { $0 > now }
-                .max()
+        return state.withLock { state in
+            keys(account: account, address: address).compactMap { key, limit -> Date? in
+                var until = state.entries[key]?.lockedUntil
+                // The failures counted on every node lock the key on each of them.
+                let others = state.othersFailures(key, now: now)
+                let local = state.entries[key].map { Self.isLive($0, now: now, policy: policy) ? $0.failures : 0 } ?? 0
+                if others.count > 0, local + others.count >= limit { until = max(until ?? others.ends, others.ends) }
+                return until
+            }
+            .filter { $0 > now }
+            .max()
         }
+    }
+
+    /// The keys a sign-in counts against, with their limits.
+    private func keys(account: String, address: String) -> [(Key, Int)] {
+        [
+            (Key(account: account.lowercased(), address: address), policy.maxFailures),
+            (Key(account: nil, address: address), policy.maxFailuresPerAddress),
+        ]
+    }
+
+    /// Whether `entry`'s run of failures still counts at `now`.
+    private static func isLive(_ entry: Entry, now: Date, policy: Policy) -> Bool {
+        entry.lastFailure.addingTimeInterval(policy.lockout.timeInterval) > now
     }
 
     /// Counts a failed sign-in; returns when the lock ends if this failure locked it.
@@ -64,24 +103,22 @@ final class LoginGuard: Sendable {
     func failed(account: String, address: String) -> Date? {
         let now = clock.now
         let until = now.addingTimeInterval(policy.lockout.timeInterval)
-        return entries.withLock { entries -> Date? in
-            if entries.count >= policy.maxEntries { Self.forgetUnlocked(&entries, now: now) }
+        return state.withLock { state -> Date? in
+            if state.entries.count >= policy.maxEntries { Self.forgetUnlocked(&state.entries, now: now) }
             var locked: Date?
-            for (key, limit) in [
-                (Key(account: account.lowercased(), address: address), policy.maxFailures),
-                (Key(account: nil, address: address), policy.maxFailuresPerAddress),
-            ] {
-                var entry = entries[key] ?? Entry()
+            for (key, limit) in keys(account: account, address: address) {
+                var entry = state.entries[key] ?? Entry()
                 // A lock that ended, or a run of failures that stopped a lockout ago, starts afresh.
                 if let end = entry.lockedUntil, end <= now { entry = Entry() }
-                if entry.lastFailure.addingTimeInterval(policy.lockout.timeInterval) <= now { entry.failures = 0 }
+                if !Self.isLive(entry, now: now, policy: policy) { entry.failures = 0 }
                 entry.failures += 1
                 entry.lastFailure = now
-                if entry.failures >= limit, entry.lockedUntil == nil {
+                if entry.failures + state.othersFailures(key, now: now).count >= limit, entry.lockedUntil == nil {
                     entry.lockedUntil = until
                     locked = until
                 }
-                entries[key] = entry
+                state.entries[key] = entry
+                state.touched.insert(key)
             }
             return locked
         }
@@ -91,12 +128,77 @@ final class LoginGuard: Sendable {
     /// address's run across accounts: signing in to one's own account between guesses at
     /// others must not reset it; that run ends a lockout after its last failure).
     func succeeded(account: String, address: String) {
-        _ = entries.withLock { entries in
-            entries.removeValue(forKey: Key(account: account.lowercased(), address: address))
+        state.withLock { state in
+            let key = Key(account: account.lowercased(), address: address)
+            if state.entries.removeValue(forKey: key) != nil { state.touched.insert(key) }
         }
     }
 
     private static func forgetUnlocked(_ entries: inout [Key: Entry], now: Date) {
         entries = entries.filter { _, entry in (entry.lockedUntil ?? .distantPast) > now }
+    }
+}
+
+/// The failures shared with the other nodes of one database (``RateLimitSync``).
+extension LoginGuard: SharedCounts {
+    /// What the shared counts are called.
+    static let sharedName = "sign_in"
+
+    func drain() -> [RateCountStore.Count] {
+        let now = clock.now
+        return state.withLock { state in
+            defer { state.touched.removeAll(keepingCapacity: true) }
+            return state.touched.map { key in
+                let entry = state.entries[key]
+                let ends = entry.map {
+                    $0.lockedUntil ?? $0.lastFailure.addingTimeInterval(policy.lockout.timeInterval)
+                }
+                return RateCountStore.Count(
+                    limiter: Self.sharedName,
+                    address: key.shared,
+                    // A sign-in that succeeded ends the run: 0 for the other nodes.
+                    count: entry?.failures ?? 0,
+                    ends: Int64(max(0, (ends ?? now).timeIntervalSince(now)) * 1000)
+                )
+            }
+        }
+    }
+
+    func absorb(_ counts: [RateCountStore.Count], databaseNow: Int64) {
+        let now = clock.now
+        state.withLock { state in
+            state.others = state.others.compactMapValues { nodes in
+                let live = nodes.filter { $0.value.ends > now }
+                return live.isEmpty ? nil : live
+            }
+            for count in counts where count.limiter == Self.sharedName {
+                guard let key = Key(shared: count.address),
+                    state.others[key] != nil || state.others.count < policy.maxEntries
+                else { continue }
+                let ends = now.addingTimeInterval(Double(count.ends - databaseNow) / 1000)
+                state.others[key, default: [:]][count.node] = (count.count, ends)
+            }
+        }
+    }
+}
+
+extension LoginGuard.Key {
+    /// The key as the other nodes read it: `a` + account + address, or `x` + address, split
+    /// by newlines (an address has none; an account may, so it is read up to the last one).
+    var shared: String {
+        account.map { "a\n\($0)\n\(address)" } ?? "x\n\(address)"
+    }
+
+    init?(shared: String) {
+        if shared.hasPrefix("x\n") {
+            self.init(account: nil, address: String(shared.dropFirst(2)))
+        } else if shared.hasPrefix("a\n"), let last = shared.lastIndex(of: "\n"),
+            last > shared.index(shared.startIndex, offsetBy: 1)
+        {
+            let account = shared[shared.index(shared.startIndex, offsetBy: 2)..<last]
+            self.init(account: String(account), address: String(shared[shared.index(after: last)...]))
+        } else {
+            return nil
+        }
     }
 }

@@ -26,15 +26,24 @@ struct ClientLimitMiddleware: RouterMiddleware {
 
     /// The limits of `limits` (each 0 is off), on `clock`.
     init(limits: ClientLimits, clock: any CloudClock) {
-        func limiter(_ limit: Int) -> RateLimiter? {
+        func limiter(_ name: String, _ limit: Int) -> RateLimiter? {
             guard limits.enabled, limit > 0 else { return nil }
-            return RateLimiter(limit: limit, window: limits.window, capacity: limits.maxAddresses, clock: clock)
+            return RateLimiter(
+                name: name,
+                limit: limit,
+                window: limits.window,
+                capacity: limits.maxAddresses,
+                clock: clock
+            )
         }
-        self.requests = limiter(limits.requests)
-        self.tokenRequests = limiter(limits.tokenRequests)
-        self.streamOpens = limiter(limits.streamOpens)
+        self.requests = limiter("requests", limits.requests)
+        self.tokenRequests = limiter("token_requests", limits.tokenRequests)
+        self.streamOpens = limiter("stream_opens", limits.streamOpens)
         self.openStreams = limits.enabled && limits.openStreams > 0 ? AddressGauge(limit: limits.openStreams) : nil
     }
+
+    /// The request limits, to share with other nodes (``RateLimitSync``).
+    var limiters: [RateLimiter] { [requests, tokenRequests, streamOpens].compactMap { $0 } }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response

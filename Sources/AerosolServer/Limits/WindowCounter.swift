@@ -42,16 +42,26 @@ struct WindowCounter: Sendable {
     /// How many addresses are remembered.
     var count: Int { windows.count }
 
-    /// Counts a request from `address` at `now` (monotonic nanoseconds).
-    mutating func count(_ address: String, now: UInt64) -> Decision {
+    /// Counts a request from `address` at `now` (monotonic nanoseconds). `others` is what other
+    /// nodes counted for the address in their live windows (several nodes on one database), and
+    /// when the first of those ends.
+    mutating func count(
+        _ address: String,
+        now: UInt64,
+        others: (count: Int, retryAfter: UInt64) = (0, 0)
+    ) -> Decision {
         if let existing = windows[address] {
             var entry = existing
             if now &- entry.start >= window { entry = Window(start: now, count: 0) }
             guard entry.count < limit else { return .refused(retryAfter: entry.start &+ window &- now) }
+            guard entry.count + others.count < limit else {
+                return .refused(retryAfter: max(1, min(others.retryAfter, entry.start &+ window &- now)))
+            }
             entry.count += 1
             windows[address] = entry
             return .allowed
         }
+        guard others.count < limit else { return .refused(retryAfter: max(1, others.retryAfter)) }
         let full = windows.count >= capacity
         if now >= nextSweep || (full && now &- lastSweep >= Self.fullSweepInterval) {
             windows = windows.filter { now &- $0.value.start < window }
@@ -63,5 +73,12 @@ struct WindowCounter: Sendable {
         }
         windows[address] = Window(start: now, count: 1)
         return .allowed
+    }
+
+    /// The count of `address`'s window at `now` and the nanoseconds until it ends (`nil`: no
+    /// live window).
+    func window(of address: String, now: UInt64) -> (count: Int, remaining: UInt64)? {
+        guard let entry = windows[address], now &- entry.start < window else { return nil }
+        return (entry.count, entry.start &+ window &- now)
     }
 }

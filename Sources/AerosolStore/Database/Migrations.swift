@@ -240,6 +240,22 @@ enum Migrations {
         [
             "CREATE TABLE firmware_files (sha256 TEXT PRIMARY KEY, bytes BLOB NOT NULL, stored_at BIGINT NOT NULL)"
         ],
+        // 14: each node's request counts per client address, so that the limits per address
+        // hold across the nodes of a PostgreSQL database (``RateCountStore``).
+        [
+            """
+            CREATE TABLE rate_counts (
+                limiter TEXT NOT NULL,
+                address TEXT NOT NULL,
+                node TEXT NOT NULL,
+                count INTEGER NOT NULL,
+                expires_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (limiter, address, node)
+            )
+            """,
+            "CREATE INDEX rate_counts_updated ON rate_counts (updated_at)",
+        ],
     ]
 
     /// Work a step does after its statements, in its transaction, with the server secret.
