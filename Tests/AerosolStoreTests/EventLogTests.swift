@@ -69,6 +69,36 @@ struct EventLogTests {
         await reopened.database.close()
     }
 
+    @Test func everyFieldIsStoredAndReadBackAsAppended() async throws {
+        let fixture = try await StoreFixture.make()
+        try await withLog(fixture) { log in
+            let published = Date(timeIntervalSince1970: 1_765_000_000.123)
+            let drafts = [
+                EventDraft(
+                    name: "odd/\"quoted\"\\slash",
+                    data: "line\nbreak\ttab é 🎉 {\"json\":[1,2]} \u{7F}",
+                    ttl: 86_400,
+                    publishedAt: published,
+                    coreID: "0123456789abcdef01234567",
+                    userID: "u1",
+                    productID: 4_000_000,
+                    productVersion: 65_535
+                ),
+                EventDraft(name: "bare", data: nil, publishedAt: published, coreID: "api", userID: nil, productID: nil),
+                EventDraft(name: "empty", data: "", publishedAt: published, coreID: "api", userID: "u2", productID: 7),
+            ]
+            let appended = try await log.append(drafts, source: .api)
+            #expect(appended.map(\.id) == [1, 2, 3])
+            let device = try await log.read(EventFilter(scope: .device("0123456789abcdef01234567")), after: 0)
+            let api = try await log.read(EventFilter(scope: .device("api")), after: 0)
+            let read = device.events + api.events
+            #expect(read == appended)
+            #expect(read.count == 3 && read[0].data == drafts[0].data && read[1].data == nil && read[2].data == "")
+            #expect(read.first?.publishedAt == published)
+        }
+        await fixture.database.close()
+    }
+
     @Test func readFiltersByScopeAndPrefixAndPages() async throws {
         let fixture = try await StoreFixture.make()
         try await withLog(fixture) { log in

@@ -52,7 +52,9 @@ public enum DatabaseEngine: String, Sendable, CaseIterable {
     /// identity columns for `AUTOINCREMENT` and 64-bit integers everywhere (every integer the
     /// stores bind is a Swift `Int` or `Int64`, which PostgresNIO sends as `int8`), and `BYTEA`
     /// for `BLOB`.
-    func schema(_ statement: String) -> String {
+    /// `nil` for a statement that begins with ``postgresOnly``, on SQLite.
+    func schema(_ statement: String) -> String? {
+        if statement.hasPrefix(Self.postgresOnly) { return self == .postgres ? statement : nil }
         guard self == .postgres else { return statement }
         return
             statement
@@ -63,6 +65,9 @@ public enum DatabaseEngine: String, Sendable, CaseIterable {
             .replacingOccurrences(of: "INTEGER", with: "BIGINT")
             .replacingOccurrences(of: " BLOB", with: " BYTEA")
     }
+
+    /// Begins a migration statement that only PostgreSQL runs (a server-side function).
+    static let postgresOnly = "-- PostgreSQL only\n"
 
     /// The operator for a substring search that ignores ASCII case, as SQLite's `LIKE` does
     /// (PostgreSQL's `LIKE` does not).

@@ -256,6 +256,12 @@ enum Migrations {
             """,
             "CREATE INDEX rate_counts_updated ON rate_counts (updated_at)",
         ],
+        // 15: on PostgreSQL, a commit of the event log in one statement (``EventLog``): it was
+        // six round trips (BEGIN, the lock, MAX(id), INSERT, pg_notify, COMMIT), all but the
+        // first under the lock every node's commits pass through.
+        [
+            DatabaseEngine.postgresOnly + EventLog.appendFunction
+        ],
     ]
 
     /// Work a step does after its statements, in its transaction, with the server secret.
@@ -316,7 +322,8 @@ enum Migrations {
                 ).first()
                 guard raced == nil else { return false }
                 for statement in statements {
-                    try await database.raw(SQLQueryString(store.engine.schema(statement))).run()
+                    guard let statement = store.engine.schema(statement) else { continue }
+                    try await database.raw(SQLQueryString(statement)).run()
                 }
                 let rewritten = try await sealing[version]?(database, secret) ?? false
                 let now = Int64(Date.now.timeIntervalSince1970 * 1000)

@@ -15,7 +15,7 @@ import Synchronization
 /// of the bus is behind by more than its limit, the writer waits before the next commit (see
 /// ``EventBus``).
 public final class EventLog: Service, Sendable {
-    private struct Pending {
+    struct Pending {
         var drafts: [EventDraft]
         var source: EventName.Source
         var continuation: CheckedContinuation<[Event], any Error>
@@ -28,11 +28,11 @@ public final class EventLog: Service, Sendable {
         var closed = false
     }
 
-    private let database: Database
+    let database: Database
     private let bus: EventBus
     private let logger: Logger
     private let state = Mutex(State())
-    private let lastID: Atomic<Int64>
+    let lastID: Atomic<Int64>
     private let metrics = EventLogMetrics()
     /// On PostgreSQL, every node's events for this node's bus (``ClusterFeed``); on SQLite this
     /// log is the only writer and hands its commits to the bus itself.
@@ -212,6 +212,7 @@ public final class EventLog: Service, Sendable {
         // commit of up to 2,000 events failed whenever 4,096 other writes waited for the writer
         // (once in a 10,000-device `aerosol bench udp-devices` run, before device writes were
         // batched).
+        if database.engine == .postgres { return try await writeInOneStatement(batch) }
         let lock = database.engine.exclusiveLock(.eventLog)
         let results = try await database.transaction(bounded: false) { sql -> [[Event]] in
             var next: Int64
