@@ -1,4 +1,5 @@
 import AerosolModels
+import DequeModule
 import Logging
 import SQLKit
 import Synchronization
@@ -20,6 +21,9 @@ final class ClusterFeed: Sendable {
     private let bus: EventBus
     private let logger: Logger
     private let handedOn: Atomic<Int64>
+    /// This node's committed events not handed on yet, in id order: handed on from memory when
+    /// they follow the last event handed on, so that a node reads back only the others' events.
+    private let own = Mutex<Deque<Event>>([])
     private let wakes: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
@@ -34,8 +38,15 @@ final class ClusterFeed: Sendable {
     /// The newest id handed to the bus.
     var latestID: Int64 { handedOn.load(ordering: .acquiring) }
 
-    /// Asks for a read (after a commit of this node's).
+    /// Asks for a read.
     func poke() { wake.yield() }
+
+    /// Hands on `events`, just committed by this node, in their place in the log.
+    func committed(_ events: [Event]) {
+        guard !events.isEmpty else { return }
+        own.withLock { $0.append(contentsOf: events) }
+        poke()
+    }
 
     /// Listens and reads until cancelled.
     func run() async {
@@ -60,14 +71,7 @@ final class ClusterFeed: Sendable {
         var failing = false
         for await _ in wakes {
             do {
-                while true {
-                    let after = handedOn.load(ordering: .acquiring)
-                    let events = try await database.sql.raw(
-                        "SELECT * FROM events WHERE id > \(bind: after) ORDER BY id LIMIT 2000"
-                    ).all().map(EventLog.event)
-                    guard let last = events.last?.id else { break }
-                    bus.publish(events)
-                    handedOn.store(last, ordering: .releasing)
+                while try await handOnNext() {
                     await bus.waitForCapacity()
                 }
                 if failing { logger.notice("reading the shared event log again") }
@@ -83,6 +87,42 @@ final class ClusterFeed: Sendable {
                 failing = true
             }
         }
+    }
+
+    /// Hands on the next events in log order: this node's own from memory when they come next,
+    /// else the others' from the table (up to this node's next own event, if any). `false` when
+    /// there was nothing to hand on.
+    private func handOnNext() async throws -> Bool {
+        let after = handedOn.load(ordering: .acquiring)
+        let next = own.withLock { own -> [Event] in
+            // Read from the table already (the read raced this node's commit).
+            while let first = own.first, first.id <= after { own.removeFirst() }
+            var run: [Event] = []
+            while let first = own.first, first.id == after + 1 + Int64(run.count) { run.append(own.removeFirst()) }
+            return run
+        }
+        if let last = next.last?.id {
+            bus.publish(next)
+            handedOn.store(last, ordering: .releasing)
+            return true
+        }
+        var query: SQLQueryString = "SELECT * FROM events WHERE id > \(bind: after)"
+        let ownFirst = own.withLock { $0.first?.id }
+        if let ownFirst { query.appendInterpolation(" AND id < \(bind: ownFirst)" as SQLQueryString) }
+        query.appendLiteral(" ORDER BY id LIMIT 2000")
+        let events = try await database.sql.raw(query).all().map(EventLog.event)
+        if let last = events.last?.id {
+            bus.publish(events)
+            handedOn.store(last, ordering: .releasing)
+            return true
+        }
+        // Nothing between: the events before this node's own are gone (retention), or there
+        // were none. Its own come next.
+        if let ownFirst, ownFirst > after + 1 {
+            handedOn.store(ownFirst - 1, ordering: .releasing)
+            return true
+        }
+        return false
     }
 
     private func listen() async {

@@ -196,7 +196,7 @@ public final class EventLog: Service, Sendable {
         }
         if let feed {
             // Other nodes may have committed just before: the feed hands on both in log order.
-            feed.poke()
+            feed.committed(all)
         } else {
             bus.publish(all)
         }
