@@ -23,6 +23,8 @@ public struct FanoutBenchmark: Sendable {
     public var sync = "full"
     /// More `serve` arguments (`--metrics-port 0`, say).
     public var serverArguments: [String] = []
+    /// A PostgreSQL database for the server instead of SQLite (`nil`: SQLite).
+    public var database: String?
     /// The target: deliveries per second.
     public static let target = 150_000.0
 
@@ -82,6 +84,7 @@ public struct FanoutBenchmark: Sendable {
     public func run() async throws -> Result {
         var options = ServerOptions(sync: sync, streamBuffer: streamBuffer)
         options.extraArguments = serverArguments
+        options.database = database
         return try await BenchServer.run(options) { server in try await measure(server) }
     }
 

@@ -1,4 +1,5 @@
 import AerosolBench
+import AerosolStore
 import ArgumentParser
 
 /// `aerosol bench …`: the project's benchmarks (see docs/benchmarks.md).
@@ -86,6 +87,7 @@ struct Bench: AsyncParsableCommand {
 
                 Example:
                   aerosol bench fanout --subscribers 1000 --publishers 64 --duration 10
+                  aerosol bench fanout --database postgres://aerosol@127.0.0.1/bench
                 """
         )
 
@@ -101,9 +103,20 @@ struct Bench: AsyncParsableCommand {
         @Option(help: "The server's --stream-buffer: events a subscriber may trail before it is disconnected.")
         var streamBuffer = 100_000
 
+        @Option(
+            help: """
+                An empty PostgreSQL database for the server (postgres://…), to compare one node's \
+                fan-out on PostgreSQL with SQLite's (the default).
+                """
+        )
+        var database: String?
+
         @OptionGroup var output: Output
 
         func validate() throws {
+            if let database, DatabaseEngine.of(url: database) != .postgres {
+                throw ValidationError("--database must be a PostgreSQL URL (postgres://user:password@host:port/database)")
+            }
             guard (1...20_000).contains(subscribers) else { throw ValidationError("--subscribers must be 1 to 20000") }
             guard (1...1000).contains(publishers) else { throw ValidationError("--publishers must be 1 to 1000") }
             guard streamBuffer >= 1 else { throw ValidationError("--stream-buffer must be at least 1") }
@@ -117,6 +130,7 @@ struct Bench: AsyncParsableCommand {
             benchmark.publishers = publishers
             benchmark.duration = duration
             benchmark.streamBuffer = streamBuffer
+            benchmark.database = database
             output.print(try await benchmark.run())
         }
     }
