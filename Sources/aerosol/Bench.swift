@@ -115,7 +115,9 @@ struct Bench: AsyncParsableCommand {
 
         func validate() throws {
             if let database, DatabaseEngine.of(url: database) != .postgres {
-                throw ValidationError("--database must be a PostgreSQL URL (postgres://user:password@host:port/database)")
+                throw ValidationError(
+                    "--database must be a PostgreSQL URL (postgres://user:password@host:port/database)"
+                )
             }
             guard (1...20_000).contains(subscribers) else { throw ValidationError("--subscribers must be 1 to 20000") }
             guard (1...1000).contains(publishers) else { throw ValidationError("--publishers must be 1 to 1000") }
