@@ -127,7 +127,14 @@ public func buildApplication(
         log: log,
         bus: bus,
         streams: streams,
-        auth: Authenticator(tokens: tokens, secret: secret, clock: configuration.clock),
+        auth: Authenticator(
+            tokens: tokens,
+            secret: secret,
+            clock: configuration.clock,
+            // A token revoked through another node stops working here within a second (this
+            // node evicts its own revocations at once); one lookup per token a second is cheap.
+            cacheLifetime: nodeID == nil ? .seconds(5) : .seconds(1)
+        ),
         logins: LoginGuard(
             policy: .init(maxFailures: configuration.signInFailureLimit, lockout: configuration.signInLockout),
             clock: configuration.clock

@@ -119,6 +119,22 @@ struct ClusterTests {
         }
     }
 
+    @Test func aTokenRevokedThroughOneNodeStopsWorkingOnTheOthersWithinASecond() async throws {
+        try await TestCluster.with(nodes: 2) { nodes in
+            let (a, b) = (nodes[0], nodes[1])
+            let token = try await a.user("ada@example.com")
+            #expect(try await b.get("/v1/devices", token: token).status == 200)
+            let revoked = try await a.request(
+                .DELETE,
+                "/v1/access_tokens/current",
+                headers: [("Authorization", "Bearer \(token)")]
+            )
+            #expect(revoked.status == 200, "\(revoked.text)")
+            try await Task.sleep(for: .milliseconds(1_500))
+            #expect(try await b.get("/v1/devices", token: token).status == 401, "B cached it for at most a second")
+        }
+    }
+
     @Test func theSignInLockoutCountsFailuresOnEveryNode() async throws {
         try await TestCluster.with(nodes: 2, configure: { $0.signInFailureLimit = 4 }) { nodes in
             let (a, b) = (nodes[0], nodes[1])
