@@ -65,6 +65,16 @@ final class WebhookDispatcher: Service, Sendable {
                 if (try? await deliveries.saveCursor(cursor)) != nil { saved = cursor }
                 lastSave = .now
             }
+            if let gap = registry.takeGap() {
+                do {
+                    try await backfill(gap)
+                } catch {
+                    registry.restore(gap)
+                    logger.warning("webhook backfill failed; will retry", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                }
+                continue
+            }
             let latest = log.latestID
             if latest > cursor {
                 if registry.skipIfEmpty(through: latest) {
@@ -105,10 +115,18 @@ final class WebhookDispatcher: Service, Sendable {
     func dispatch(after cursor: Int64) async throws -> (cursor: Int64, written: Bool) {
         let events = try await deliveries.events(after: cursor, limit: batchSize)
         guard let last = events.last?.id else { return (cursor, false) }
+        let written = try await enqueue(registry.match(events), cursor: last)
+        return (last, written)
+    }
+
+    /// Queues the deliveries of `matches`, moving the stored cursor to `cursor` in the same
+    /// transaction when given; returns whether anything was written (when nothing matched,
+    /// nothing is).
+    func enqueue(_ matches: [(event: Event, hooks: [Webhook])], cursor: Int64?) async throws -> Bool {
         let now = settings.clock.now
         var queued: [DeliveryStore.NewDelivery] = []
         var dropped: [DeliveryAttempt] = []
-        for (event, hooks) in registry.match(events) {
+        for (event, hooks) in matches {
             for hook in hooks {
                 if counts.reserve(hook.id) {
                     queued.append(.init(webhookID: hook.id, event: event, dueAt: now))
@@ -131,9 +149,9 @@ final class WebhookDispatcher: Service, Sendable {
                 }
             }
         }
-        guard !queued.isEmpty || !dropped.isEmpty else { return (last, false) }
+        guard !queued.isEmpty || !dropped.isEmpty else { return false }
         do {
-            try await deliveries.enqueue(queued, dropped: dropped, cursor: last, now: now)
+            try await deliveries.enqueue(queued, dropped: dropped, cursor: cursor, now: now)
         } catch {
             for delivery in queued { counts.release(delivery.webhookID) }
             throw error
@@ -143,6 +161,6 @@ final class WebhookDispatcher: Service, Sendable {
             logger.warning("webhook queues full; events dropped", metadata: ["webhook.dropped": "\(dropped.count)"])
         }
         for id in Set(queued.map(\.webhookID)) { workers.arrived(id, dueAt: now) }
-        return (last, true)
+        return true
     }
 }

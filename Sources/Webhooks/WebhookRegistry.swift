@@ -12,6 +12,9 @@ final class WebhookRegistry: Sendable {
         var byUser: [String: Set<String>] = [:]
         var byProduct: [Int: Set<String>] = [:]
         var matchedThrough: Int64 = 0
+        /// Events already matched that a webhook added since must still be matched against
+        /// (``Gap``), oldest first.
+        var gaps: [Gap] = []
 
         mutating func insert(_ hook: Webhook) {
             remove(hook.id)
@@ -45,28 +48,59 @@ final class WebhookRegistry: Sendable {
         }
     }
 
+    /// Events a new webhook must still be matched against: it was created (through another
+    /// node, with several nodes on one database) after `after`, and the dispatcher had matched
+    /// through `through` without it by the time this node loaded it.
+    struct Gap: Sendable, Equatable {
+        var webhookID: String
+        var after: Int64
+        var through: Int64
+    }
+
     /// Adds or replaces a webhook. A new one starts after the last event already matched, at
-    /// the latest.
+    /// the latest; if the dispatcher has matched past its creation already, the events between
+    /// are left for ``takeGap()``.
     func put(_ hook: Webhook) {
         state.withLock { state in
             var hook = hook
             if let existing = state.hooks[hook.id] {
                 hook.afterEventID = existing.afterEventID
+            } else if hook.afterEventID < state.matchedThrough {
+                state.gaps.append(Gap(webhookID: hook.id, after: hook.afterEventID, through: state.matchedThrough))
             } else {
-                hook.afterEventID = min(hook.afterEventID, state.matchedThrough)
+                hook.afterEventID = state.matchedThrough
             }
             state.insert(hook)
         }
     }
 
-    /// Sets where matching resumes (the stored cursor, when this node starts dispatching).
+    /// The oldest gap to match, if any (the dispatcher's).
+    func takeGap() -> Gap? {
+        state.withLock { $0.gaps.isEmpty ? nil : $0.gaps.removeFirst() }
+    }
+
+    /// Puts back a gap whose matching failed, to try again.
+    func restore(_ gap: Gap) {
+        state.withLock { state in
+            if state.hooks[gap.webhookID] != nil { state.gaps.insert(gap, at: 0) }
+        }
+    }
+
+    /// Sets where matching resumes (the stored cursor, when this node starts dispatching); gaps
+    /// behind it are the previous dispatcher's business.
     func resume(at cursor: Int64) {
-        state.withLock { $0.matchedThrough = cursor }
+        state.withLock { state in
+            state.matchedThrough = cursor
+            state.gaps.removeAll()
+        }
     }
 
     /// Removes a webhook.
     func remove(_ id: String) {
-        state.withLock { $0.remove(id) }
+        state.withLock { state in
+            state.remove(id)
+            state.gaps.removeAll { $0.webhookID == id }
+        }
     }
 
     /// The webhook with this id.

@@ -155,6 +155,27 @@ struct ClusterTests {
         }
     }
 
+    @Test func aWebhookCreatedThroughANodeThatDoesNotDeliverMatchesEventsFromItsCreation() async throws {
+        try await WebhookReceiver.with { receiver in
+            try await TestCluster.with(nodes: 2, configure: WebhookTesting.configure) { nodes in
+                try await nodes[0].createUser("ada@example.com")
+                let token = try await nodes[0].login("ada@example.com")
+                try await nodes[0].publish("g", "before", token: token)
+                // The first node delivers; the webhook is created through the second, and the
+                // events follow at once, before the first has loaded it (within a second).
+                _ = try await nodes[1].createWebhook(
+                    token: token,
+                    #"{"event":"g","url":"http://127.0.0.1:\#(receiver.port)"}"#
+                )
+                for count in 1...6 { try await nodes[count % 2].publish("g", "\(count)", token: token) }
+                _ = try await receiver.waitFor(6)
+                try await Task.sleep(for: .seconds(1))
+                let data = receiver.requests.compactMap(KilledNodeTests.data)
+                #expect(data.sorted() == (1...6).map(String.init), "each once, none from before the webhook")
+            }
+        }
+    }
+
     @Test func webhooksAreDeliveredOnceAcrossNodesAndAnotherNodeTakesOverWhenTheLeaderStops() async throws {
         try await WebhookReceiver.with { receiver in
             try await TestCluster.with(nodes: 2, configure: WebhookTesting.configure) { nodes in

@@ -64,8 +64,8 @@ public struct DeliveryStore: Sendable {
     }
 
     /// In one transaction: queues `deliveries`, logs `dropped` events, and moves the
-    /// dispatcher's cursor to `cursor`.
-    public func enqueue(_ deliveries: [NewDelivery], dropped: [DeliveryAttempt], cursor: Int64, now: Date) async throws
+    /// dispatcher's cursor to `cursor` (`nil`: it stays, for a backfill behind it).
+    public func enqueue(_ deliveries: [NewDelivery], dropped: [DeliveryAttempt], cursor: Int64?, now: Date) async throws
     {
         try await database.transaction { sql in
             var start = 0
@@ -75,7 +75,10 @@ public struct DeliveryStore: Sendable {
                 start = end
             }
             if !dropped.isEmpty { try await Self.insert(dropped, on: sql) }
-            try await sql.raw("UPDATE webhook_cursor SET event_id = \(bind: cursor) WHERE name = 'dispatcher'").run()
+            if let cursor {
+                try await sql.raw("UPDATE webhook_cursor SET event_id = \(bind: cursor) WHERE name = 'dispatcher'")
+                    .run()
+            }
         }
     }
 
