@@ -58,21 +58,19 @@ struct WebhookSync: Sendable {
     /// Refreshes once a second until cancelled.
     func run(from known: [String: Version]) async {
         var known = known
-        var failing = false
+        var failure = RepeatedFailure()
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
             do {
                 known = try await refresh(known: known)
-                failing = false
+                failure.succeeded(nil, logger: logger)
             } catch {
                 if Task.isCancelled { return }
-                if !failing {
-                    logger.warning(
-                        "cannot read the webhooks from the database; retrying every second",
-                        metadata: ["error": "\(error)"]
-                    )
-                }
-                failing = true
+                failure.failed(
+                    error,
+                    "cannot read the webhooks from the database; retrying every second",
+                    logger: logger
+                )
             }
         }
     }

@@ -21,7 +21,7 @@ struct RateLimitSync: Service {
         // A service that returns stops the server: with no limit to share, it waits.
         guard !limiters.isEmpty else { return try await gracefulShutdown() }
         var since: Int64?
-        var failing = false
+        var failure = RepeatedFailure()
         var rounds = 0
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
@@ -33,16 +33,13 @@ struct RateLimitSync: Service {
                 since = read.now - 2_000
                 rounds += 1
                 if rounds % 60 == 0 { try await store.sweep() }
-                if failing { logger.notice("sharing request counts with the other nodes again") }
-                failing = false
+                failure.succeeded("sharing request counts with the other nodes again", logger: logger)
             } catch {
-                if !failing {
-                    logger.warning(
-                        "cannot share request counts with the other nodes; each node counts alone until it can",
-                        metadata: ["error": "\(Database.describe(error))"]
-                    )
-                }
-                failing = true
+                failure.failed(
+                    error,
+                    "cannot share request counts with the other nodes; each node counts alone until it can",
+                    logger: logger
+                )
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }

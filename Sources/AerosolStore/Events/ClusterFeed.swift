@@ -68,23 +68,16 @@ final class ClusterFeed: Sendable {
     func finish() { wake.finish() }
 
     private func read() async {
-        var failing = false
+        var failure = RepeatedFailure()
         for await _ in wakes {
             do {
                 while try await handOnNext() {
                     await bus.waitForCapacity()
                 }
-                if failing { logger.notice("reading the shared event log again") }
-                failing = false
+                failure.succeeded("reading the shared event log again", logger: logger)
             } catch {
                 if Task.isCancelled { return }
-                if !failing {
-                    logger.warning(
-                        "cannot read the shared event log; retrying every second",
-                        metadata: ["error": "\(Database.describe(error))"]
-                    )
-                }
-                failing = true
+                failure.failed(error, "cannot read the shared event log; retrying every second", logger: logger)
             }
         }
     }

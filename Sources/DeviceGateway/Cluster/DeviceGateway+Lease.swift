@@ -10,24 +10,22 @@ extension DeviceGateway {
     /// Renews this node's lease and looks for dead nodes until cancelled.
     func keepLease(_ nodes: NodeStore, node: String) async {
         let lease = context.settings.nodeLease
-        var failing = false
+        var failure = RepeatedFailure()
         while !Task.isCancelled {
             do {
                 if try await !nodes.renew(node) { try await reclaimDevices(node: node) }
                 for dead in try await nodes.expire(after: lease, except: node) {
                     try await reportOffline(deadNode: dead)
                 }
-                if failing { context.logger.notice("node lease renewed again", metadata: ["node.id": "\(node)"]) }
-                failing = false
+                failure.succeeded("node lease renewed again", logger: context.logger, metadata: ["node.id": "\(node)"])
             } catch {
                 if Task.isCancelled { return }
-                if !failing {
-                    context.logger.warning(
-                        "cannot renew this node's lease; retrying",
-                        metadata: ["node.id": "\(node)", "error": "\(Database.describe(error))"]
-                    )
-                }
-                failing = true
+                failure.failed(
+                    error,
+                    "cannot renew this node's lease; retrying",
+                    logger: context.logger,
+                    metadata: ["node.id": "\(node)"]
+                )
             }
             try? await Task.sleep(for: lease / 4)
         }

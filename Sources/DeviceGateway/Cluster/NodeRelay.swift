@@ -67,23 +67,21 @@ final class NodeRelay: Sendable {
     /// Listens on this node's channel until cancelled: performs the requests of other nodes
     /// with `perform` and hands answers to the requests waiting here.
     func run(perform: @escaping @Sendable (RelayedRequest) async -> RelayedAnswer) async {
-        var failing = false
+        var failure = RepeatedFailure()
         while !Task.isCancelled {
             do {
                 try await database.listen(on: Self.channel(of: nodeID)) { payload in
                     guard let payload else { return }
                     self.received(payload, perform: perform)
                 }
-                failing = false
+                failure.succeeded(nil, logger: logger)
             } catch {
                 if Task.isCancelled { return }
-                if !failing {
-                    logger.warning(
-                        "cannot listen for other nodes' device requests; retrying every second",
-                        metadata: ["error": "\(Database.describe(error))"]
-                    )
-                }
-                failing = true
+                failure.failed(
+                    error,
+                    "cannot listen for other nodes' device requests; retrying every second",
+                    logger: logger
+                )
             }
             try? await Task.sleep(for: .seconds(1))
         }
