@@ -17,7 +17,8 @@ extension WebhookEngine {
             productID: Self.product(scope),
             definition: definition.storedText,
             credentials: .init(password: secrets.password, secret: secret),
-            afterEventID: log.latestID,
+            // Events committed on other nodes before this one read them are not the webhook's.
+            afterEventID: try await log.newestCommittedID(),
             createdAt: now,
             updatedAt: now
         )

@@ -65,6 +65,14 @@ public final class EventLog: Service, Sendable {
     /// The id of the newest committed event (0 when the log is empty).
     public var latestID: Int64 { feed?.latestID ?? lastID.load(ordering: .acquiring) }
 
+    /// The id of the newest event any node committed: ``latestID`` on SQLite; on PostgreSQL the
+    /// table's, which may be ahead of what this node has read of the other nodes' commits.
+    public func newestCommittedID() async throws -> Int64 {
+        guard feed != nil else { return latestID }
+        let row = try await database.sql.raw("SELECT MAX(id) AS id FROM events").first()
+        return max(latestID, try row?.decode(column: "id", as: Int64?.self) ?? 0)
+    }
+
     /// Appends events and returns them with their ids once they are durable; `source` says who
     /// published them (for the metrics).
     public func append(_ drafts: [EventDraft], source: EventName.Source) async throws -> [Event] {
