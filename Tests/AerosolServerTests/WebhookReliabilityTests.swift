@@ -48,9 +48,9 @@ struct WebhookReliabilityTests {
                 configuration.webhooks.pauseAfterFailures = 3
                 configuration.webhooks.maxAttempts = 100
                 // Long enough that the log is read while the pause lasts, even on a busy machine
-                // (2 s was not, once, with the whole suite running on 2 cores).
-                configuration.webhooks.pauseBase = .seconds(5)
-                configuration.webhooks.pauseMax = .seconds(8)
+                // (2 s and 5 s were not, once each, with the whole suite running on 2 cores).
+                configuration.webhooks.pauseBase = .seconds(10)
+                configuration.webhooks.pauseMax = .seconds(20)
             }) { server in
                 let token = try await server.user("ada@example.com")
                 let id = try await server.createWebhook(
@@ -78,7 +78,7 @@ struct WebhookReliabilityTests {
 
                 // The target recovers: the probe after the pause delivers, and the webhook resumes.
                 receiver.respond { _, _ in .init(status: 200, body: "back") }
-                try await stream.read(until: { $0.contains("event: hook-response/down/0") })
+                try await stream.read(until: { $0.contains("event: hook-response/down/0") }, timeout: .seconds(30))
                 let after = try await server.deliveries(token: token, webhook: id)
                 #expect(after["status"]?["state"] == .string("active"))
                 #expect(after["deliveries"]?.arrayValue?.first?["outcome"] == .string("delivered"))

@@ -200,7 +200,9 @@ struct DeviceRequestLiveTests {
     @Test func aDeviceThatDoesNotAnswerTimesOutThenGoesOffline() async throws {
         try await TestServer.with(configure: { configuration in
             Self.fast(&configuration)
-            configuration.gateway.idleTimeout = .seconds(4)
+            // Pings after 4 s of silence, closed at 8 s: with 4 s (a ping at 2 s) the device's
+            // answer came too late twice with the whole suite running on 2 cores.
+            configuration.gateway.idleTimeout = .seconds(8)
         }) { server in
             let token = try await server.user("ada@example.com")
             let device = try TestDeviceIdentity()
@@ -212,7 +214,7 @@ struct DeviceRequestLiveTests {
                 _ = try await stream.read(until: { $0.contains(#"{"data":"online""#) })
                 _ = try await Self.device(device.hex, on: server, token: token) { $0.contains(#""led""#) }
                 // Answering the server's pings keeps a silent device connected past the idle timeout.
-                try await Task.sleep(for: .seconds(5))
+                try await Task.sleep(for: .seconds(9))
                 #expect(try await server.get("/v1/devices/\(device.hex)/counter?format=raw", token: token).text == "42")
 
                 simulated.setResponsive(false)
