@@ -71,18 +71,7 @@ struct ClusterFirmwareTests {
         try await TestCluster.with(nodes: 2, configure: FirmwareLiveTests.fast) { nodes in
             let (a, b) = (nodes[0], nodes[1])
             let token = try await a.user("ada@example.com")
-            let created = try await a.form(.POST, "/v1/products", token: token, [("name", "Lamps")])
-            let productID = try #require(try JSONValue(created)["product"]?["id"]?.intValue)
-            let device = try TestDeviceIdentity()
-            let added = try await a.form(.POST, "/v1/products/lamps/devices", token: token, [("id", device.hex)])
-            #expect(added.status == 200, "\(added.text)")
-            let provision = try await a.form(
-                .POST,
-                "/v1/provisioning/\(device.hex)",
-                token: token,
-                [("publicKey", device.publicKey.pemRepresentation)]
-            )
-            #expect(provision.status == 200, "\(provision.text)")
+            let (productID, device) = try await ProductFirmwareTests.lampsDevice(on: a, token: token)
             let binary = TestFirmware.application(size: 8_000, productVersion: 3)
             try await ProductFirmwareTests.release(
                 binary,

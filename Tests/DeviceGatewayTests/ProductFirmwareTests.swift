@@ -60,6 +60,26 @@ struct ProductFirmwareTests {
         #expect(release.status == 200, "\(release.text)")
     }
 
+    /// A product "Lamps" with one provisioned device in it; returns the product's id and the
+    /// device.
+    static func lampsDevice(on server: TestServer, token: String) async throws -> (
+        productID: Int64, device: TestDeviceIdentity
+    ) {
+        let created = try await server.form(.POST, "/v1/products", token: token, [("name", "Lamps")])
+        let productID = try #require(try JSONValue(created)["product"]?["id"]?.intValue)
+        let device = try TestDeviceIdentity()
+        let added = try await server.form(.POST, "/v1/products/lamps/devices", token: token, [("id", device.hex)])
+        #expect(added.status == 200, "\(added.text)")
+        let provision = try await server.form(
+            .POST,
+            "/v1/provisioning/\(device.hex)",
+            token: token,
+            [("publicKey", device.publicKey.pemRepresentation)]
+        )
+        #expect(provision.status == 200, "\(provision.text)")
+        return (productID, device)
+    }
+
     @Test func firmwareIsUploadedListedReleasedAndDeleted() async throws {
         try await TestServer.with { server in
             let token = try await server.user("ada@example.com")
@@ -154,18 +174,7 @@ struct ProductFirmwareTests {
     @Test func aProductDeviceOnAnotherVersionIsUpdatedWhenItConnects() async throws {
         try await TestServer.with(configure: FirmwareLiveTests.fast) { server in
             let token = try await server.user("ada@example.com")
-            let created = try await server.form(.POST, "/v1/products", token: token, [("name", "Lamps")])
-            let productID = try #require(try JSONValue(created)["product"]?["id"]?.intValue)
-            let device = try TestDeviceIdentity()
-            let added = try await server.form(.POST, "/v1/products/lamps/devices", token: token, [("id", device.hex)])
-            #expect(added.status == 200, "\(added.text)")
-            let provision = try await server.form(
-                .POST,
-                "/v1/provisioning/\(device.hex)",
-                token: token,
-                [("publicKey", device.publicKey.pemRepresentation)]
-            )
-            #expect(provision.status == 200, "\(provision.text)")
+            let (productID, device) = try await Self.lampsDevice(on: server, token: token)
             let binary = TestFirmware.application(size: 8_000, productVersion: 3)
             try await ProductFirmwareTests.release(
                 binary,
@@ -206,16 +215,7 @@ struct ProductFirmwareTests {
     @Test func aDeviceLockedToAVersionIsFlashedWithItAndDevelopmentIsRecorded() async throws {
         try await TestServer.with(configure: FirmwareLiveTests.fast) { server in
             let token = try await server.user("ada@example.com")
-            let created = try await server.form(.POST, "/v1/products", token: token, [("name", "Lamps")])
-            let productID = try #require(try JSONValue(created)["product"]?["id"]?.intValue)
-            let device = try TestDeviceIdentity()
-            _ = try await server.form(.POST, "/v1/products/lamps/devices", token: token, [("id", device.hex)])
-            _ = try await server.form(
-                .POST,
-                "/v1/provisioning/\(device.hex)",
-                token: token,
-                [("publicKey", device.publicKey.pemRepresentation)]
-            )
+            let (productID, device) = try await Self.lampsDevice(on: server, token: token)
             let five = TestFirmware.application(size: 7_000, productVersion: 5, seed: 5)
             #expect(
                 try await Self.upload(

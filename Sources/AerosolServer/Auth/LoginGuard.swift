@@ -44,28 +44,19 @@ final class LoginGuard: Sendable {
         var entries: [Key: Entry] = [:]
         /// Keys whose entry changed since the last ``drain()``.
         var touched: Set<Key> = []
-        /// Other nodes' failures by key and node, and when each run ends (several nodes on one
+        /// Other nodes' failures by key, each run until it ends (several nodes on one
         /// database, ``RateLimitSync``).
-        var others: [Key: [String: (failures: Int, ends: Date)]] = [:]
-
-        /// The failures other nodes count for `key` now, and when the last of their runs ends.
-        func othersFailures(_ key: Key, now: Date) -> (count: Int, ends: Date) {
-            var total = (count: 0, ends: Date.distantPast)
-            for run in others[key]?.values ?? [:].values where run.ends > now {
-                total.count += run.failures
-                total.ends = max(total.ends, run.ends)
-            }
-            return total
-        }
+        var others: OtherNodesCounts<Key, Date>
     }
 
     private let policy: Policy
     private let clock: any CloudClock
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     init(policy: Policy = Policy(), clock: any CloudClock) {
         self.policy = policy
         self.clock = clock
+        self.state = Mutex(State(others: OtherNodesCounts(capacity: policy.maxEntries)))
     }
 
     /// When the lock on `account` from `address` ends, if it is locked now.
@@ -75,9 +66,9 @@ final class LoginGuard: Sendable {
             keys(account: account, address: address).compactMap { key, limit -> Date? in
                 var until = state.entries[key]?.lockedUntil
                 // The failures counted on every node lock the key on each of them.
-                let others = state.othersFailures(key, now: now)
+                let others = state.others.total(key, now: now)
                 let local = state.entries[key].map { Self.isLive($0, now: now, policy: policy) ? $0.failures : 0 } ?? 0
-                if others.count > 0, local + others.count >= limit { until = max(until ?? others.ends, others.ends) }
+                if let end = others.lastEnd, local + others.count >= limit { until = max(until ?? end, end) }
                 return until
             }
             .filter { $0 > now }
@@ -113,7 +104,7 @@ final class LoginGuard: Sendable {
                 if !Self.isLive(entry, now: now, policy: policy) { entry.failures = 0 }
                 entry.failures += 1
                 entry.lastFailure = now
-                if entry.failures + state.othersFailures(key, now: now).count >= limit, entry.lockedUntil == nil {
+                if entry.failures + state.others.total(key, now: now).count >= limit, entry.lockedUntil == nil {
                     entry.lockedUntil = until
                     locked = until
                 }
@@ -167,16 +158,11 @@ extension LoginGuard: SharedCounts {
     func absorb(_ counts: [RateCountStore.Count], databaseNow: Int64) {
         let now = clock.now
         state.withLock { state in
-            state.others = state.others.compactMapValues { nodes in
-                let live = nodes.filter { $0.value.ends > now }
-                return live.isEmpty ? nil : live
-            }
+            state.others.forget(endedBy: now)
             for count in counts where count.limiter == Self.sharedName {
-                guard let key = Key(shared: count.address),
-                    state.others[key] != nil || state.others.count < policy.maxEntries
-                else { continue }
+                guard let key = Key(shared: count.address) else { continue }
                 let ends = now.addingTimeInterval(Double(count.ends - databaseNow) / 1000)
-                state.others[key, default: [:]][count.node] = (count.count, ends)
+                state.others.record(count.count, of: key, by: count.node, until: ends)
             }
         }
     }

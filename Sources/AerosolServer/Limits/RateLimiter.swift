@@ -13,23 +13,26 @@ final class RateLimiter: Sendable {
         var counter: WindowCounter
         /// Addresses counted here since the last ``drain()``.
         var touched: Set<String> = []
-        /// Other nodes' counts by address and node, and when each ends (monotonic nanoseconds).
-        var others: [String: [String: (count: Int, ends: UInt64)]] = [:]
+        /// Other nodes' counts by address, each until it ends (monotonic nanoseconds).
+        var others: OtherNodesCounts<String, UInt64>
     }
 
     /// What the limit is called among the nodes.
     let name: String
     fileprivate let state: Mutex<State>
     fileprivate let clock: any CloudClock
-    fileprivate let capacity: Int
 
     /// A limiter of `limit` requests per `window` per address, remembering at most `capacity`
     /// addresses.
     init(name: String, limit: Int, window: Duration, capacity: Int, clock: any CloudClock) {
         self.name = name
-        self.state = Mutex(State(counter: WindowCounter(limit: limit, window: window.nanoseconds, capacity: capacity)))
+        self.state = Mutex(
+            State(
+                counter: WindowCounter(limit: limit, window: window.nanoseconds, capacity: capacity),
+                others: OtherNodesCounts(capacity: capacity)
+            )
+        )
         self.clock = clock
-        self.capacity = capacity
     }
 
     /// Counts a request from `address`; `nil` if allowed, otherwise the whole seconds to wait
@@ -37,12 +40,12 @@ final class RateLimiter: Sendable {
     func count(_ address: String) -> Int? {
         let now = clock.uptimeNanoseconds
         let decision = state.withLock { state -> WindowCounter.Decision in
-            var others = (count: 0, retryAfter: UInt64.max)
-            for entry in state.others[address]?.values ?? [:].values where entry.ends > now {
-                others.count += entry.count
-                others.retryAfter = min(others.retryAfter, entry.ends - now)
-            }
-            let decision = state.counter.count(address, now: now, others: others)
+            let others = state.others.total(address, now: now)
+            let decision = state.counter.count(
+                address,
+                now: now,
+                others: (others.count, (others.firstEnd ?? now) - now)
+            )
             if decision == .allowed { state.touched.insert(address) }
             return decision
         }
@@ -77,14 +80,10 @@ extension RateLimiter: SharedCounts {
     func absorb(_ counts: [RateCountStore.Count], databaseNow: Int64) {
         let now = clock.uptimeNanoseconds
         state.withLock { state in
-            state.others = state.others.compactMapValues { nodes in
-                let live = nodes.filter { $0.value.ends > now }
-                return live.isEmpty ? nil : live
-            }
+            state.others.forget(endedBy: now)
             for count in counts where count.limiter == name {
-                guard state.others[count.address] != nil || state.others.count < capacity else { continue }
                 let ends = now &+ UInt64(max(0, count.ends - databaseNow)) &* 1_000_000
-                state.others[count.address, default: [:]][count.node] = (count.count, ends)
+                state.others.record(count.count, of: count.address, by: count.node, until: ends)
             }
         }
     }
