@@ -62,11 +62,11 @@ public enum TestCluster {
             ) { server in
                 try await body(node, server)
             }
-            node.kill()
+            await node.kill()
             await TestDatabases.drop(for: directories[1])
             return result
         } catch {
-            node.kill()
+            await node.kill()
             await TestDatabases.drop(for: directories[1])
             throw error
         }
@@ -123,10 +123,17 @@ public final class KillableNode: @unchecked Sendable {
         self.devicePort = devicePort
     }
 
-    /// Ends it with SIGKILL (nothing it does at a graceful stop happens) and waits until it has.
-    public func kill() {
+    /// Ends it with SIGKILL (nothing it does at a graceful stop happens) and waits until it has,
+    /// on a thread of its own (blocking a thread of the concurrency pool, of which a 2-core
+    /// machine has two, would stall the in-process node).
+    public func kill() async {
         guard let process, process.isRunning else { return }
         process.signal(SIGKILL)
-        process.waitUntilExit()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                process.waitUntilExit()
+                continuation.resume()
+            }
+        }
     }
 }

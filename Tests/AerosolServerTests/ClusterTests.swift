@@ -244,7 +244,7 @@ struct KilledNodeTests {
                 receiver.respond { _, _ in WebhookReceiver.Reply(delay: .seconds(30)) }
                 for count in 5...8 { try await node.publish("k", "\(count)", token: token) }
                 _ = try await receiver.waitFor(5)
-                child.kill()
+                await child.kill()
                 let killedAt = ContinuousClock.now
                 receiver.respond { _, _ in WebhookReceiver.Reply() }
                 let deadline = ContinuousClock.now + .seconds(30)

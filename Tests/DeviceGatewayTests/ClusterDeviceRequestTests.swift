@@ -80,7 +80,7 @@ struct KilledNodeDeviceTests {
             let simulator = try device.simulator(dataDirectory: node.dataDirectory)
             try await simulator.run(host: "127.0.0.1", port: child.devicePort) { _ in
                 try await stream.read(until: { $0.contains(#""data":"online""#) })
-                child.kill()
+                await child.kill()
                 let killedAt = ContinuousClock.now
                 // The child never says offline; this node does once the child's lease ran out.
                 let offline = try await stream.read(until: { $0.contains(#""data":"offline""#) })

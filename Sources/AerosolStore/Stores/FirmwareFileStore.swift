@@ -44,7 +44,7 @@ public struct FirmwareFileStore: Sendable {
             try await sql.raw(
                 """
                 INSERT INTO firmware_files (sha256, bytes, stored_at) VALUES (\(bind: sha256), \(bind: bytes), \(bind: now))
-                ON CONFLICT (sha256) DO NOTHING
+                ON CONFLICT (sha256) DO UPDATE SET stored_at = excluded.stored_at
                 """
             ).run()
         }
@@ -86,8 +86,8 @@ public struct FirmwareFileStore: Sendable {
         return bytes
     }
 
-    /// Removes the binary `sha256` from the database unless a product release uses it (a file
-    /// flashed once through another node, no longer needed once that node holds it).
+    /// Removes the binary `sha256` from the database unless a product release uses it (a
+    /// release was deleted).
     public func discard(_ sha256: String) async throws {
         guard let database = sharing else { return }
         try await database.write { sql in
@@ -95,6 +95,22 @@ public struct FirmwareFileStore: Sendable {
                 """
                 DELETE FROM firmware_files WHERE sha256 = \(bind: sha256)
                 AND NOT EXISTS (SELECT 1 FROM product_firmware WHERE file_sha256 = \(bind: sha256))
+                """
+            ).run()
+        }
+    }
+
+    /// Removes the binaries stored more than `age` ago that no product release uses: files
+    /// flashed through another node, which that node read when the update started. Not at once:
+    /// the same file may be on its way to other devices (a script flashing a fleet).
+    public func sweep(olderThan age: Duration) async throws {
+        guard let database = sharing else { return }
+        let cutoff = Timestamp.milliseconds(Date().addingTimeInterval(-Double(age.components.seconds)))
+        try await database.write { sql in
+            try await sql.raw(
+                """
+                DELETE FROM firmware_files WHERE stored_at < \(bind: cutoff)
+                AND NOT EXISTS (SELECT 1 FROM product_firmware WHERE file_sha256 = firmware_files.sha256)
                 """
             ).run()
         }

@@ -67,23 +67,19 @@ extension DeviceGateway {
     public var firmwareUpdateCount: Int { context.updates.count }
 
     /// Sends `image` to the node that holds the device's connection: stored in the database
-    /// under its SHA-256 for that node to read, removed once that node answered (unless a
-    /// product release uses the same file).
+    /// under its SHA-256 for that node to read. Such files are removed an hour after they were
+    /// last sent (``FirmwareFileStore/sweep(olderThan:)``), not at once: several updates with
+    /// the same file may be on their way through several nodes.
     private func flashThroughAnotherNode(_ image: any FirmwareImage, deviceID: String) async throws {
         guard context.relay != nil, let files = context.firmwareFiles,
             try await context.devices.node(of: deviceID).map({ $0 != context.settings.nodeID }) == true
         else { throw GatewayError.notConnected() }
         let bytes = Data(try image.bytes(in: 0..<image.count))
         let sha256 = FirmwareFileStore.digest(bytes)
+        try? await files.sweep(olderThan: .seconds(3600))
         try await files.share(bytes, sha256: sha256)
-        do {
-            guard try await relayed(RelayedRequest(device: deviceID, kind: .flash, name: sha256)) != nil else {
-                throw GatewayError.notConnected()
-            }
-        } catch {
-            try? await files.discard(sha256)
-            throw error
+        guard try await relayed(RelayedRequest(device: deviceID, kind: .flash, name: sha256)) != nil else {
+            throw GatewayError.notConnected()
         }
-        try? await files.discard(sha256)
     }
 }
