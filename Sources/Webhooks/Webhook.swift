@@ -17,6 +17,8 @@ public struct Webhook: Sendable {
     public var afterEventID: Int64
     /// When it was created.
     public var createdAt: Date
+    /// When its definition was last stored (a version: an older one never replaces a newer).
+    public var updatedAt: Date
     /// When it was paused until, as last stored (the live state is the scheduler's).
     public var pausedUntil: Date?
     /// Why it was paused, as last stored.
@@ -51,6 +53,7 @@ public struct Webhook: Sendable {
         credentials = record.credentials
         afterEventID = record.afterEventID
         createdAt = record.createdAt
+        updatedAt = record.updatedAt
         pausedUntil = record.pausedUntil
         pauseReason = record.pauseReason
     }

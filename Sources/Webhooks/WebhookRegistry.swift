@@ -64,6 +64,8 @@ final class WebhookRegistry: Sendable {
         state.withLock { state in
             var hook = hook
             if let existing = state.hooks[hook.id] {
+                // A version read before a replace this node made (``WebhookSync`` raced it).
+                guard hook.updatedAt >= existing.updatedAt else { return }
                 hook.afterEventID = existing.afterEventID
             } else if hook.afterEventID < state.matchedThrough {
                 state.gaps.append(Gap(webhookID: hook.id, after: hook.afterEventID, through: state.matchedThrough))
