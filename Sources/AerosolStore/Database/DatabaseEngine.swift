@@ -33,19 +33,11 @@ public enum DatabaseEngine: String, Sendable, CaseIterable {
     public enum LockKey: Int64, Sendable {
         /// Schema migrations: nodes starting at once apply each step once.
         case migrations = 0x4145_524F_0001
-        /// The event log's id sequence: ids increase in commit order across nodes.
+        /// The event log's id sequence: ids increase in commit order across nodes (taken by
+        /// `aerosol_append_events`, ``EventLog``).
         case eventLog = 0x4145_524F_0002
         /// Webhook delivery: the node holding it dispatches and delivers (``Database/lead(_:_:)``).
         case webhookDelivery = 0x4145_524F_0003
-    }
-
-    /// A statement that, inside a transaction, tells every node listening on `channel` once the
-    /// transaction commits (`nil` where no other node can be listening).
-    func notify(_ channel: String, _ payload: String) -> String? {
-        switch self {
-        case .sqlite: nil
-        case .postgres: "SELECT pg_notify('\(channel)', '\(payload)')"
-        }
     }
 
     /// A migration statement, written in SQLite's dialect, for this engine. PostgreSQL gets

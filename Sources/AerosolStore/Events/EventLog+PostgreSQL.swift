@@ -1,6 +1,5 @@
 import AerosolModels
 import SQLKit
-import Synchronization
 
 /// The event log's commit on PostgreSQL: one statement, `SELECT aerosol_append_events($1)`,
 /// with the batch as a JSON array. The function (migration 15) takes the log's lock, numbers the
@@ -59,24 +58,12 @@ extension EventLog {
         }
         json.endArray()
         let text = json.output
+        // Unbounded, as the SQLite writer's transaction is (``EventLog``).
         let first = try await database.write(bounded: false) { sql in
             try await sql.raw("SELECT aerosol_append_events(CAST(\(bind: text) AS jsonb)) AS first").first()?
                 .decode(column: "first", as: Int64.self)
         }
-        guard var next = first else { throw StoreError.unavailable("the event log did not number the events") }
-        var results: [[Event]] = []
-        results.reserveCapacity(batch.count)
-        for pending in batch {
-            results.append(
-                pending.drafts.map { draft in
-                    defer { next += 1 }
-                    return draft.event(id: next)
-                }
-            )
-        }
-        if let last = results.last(where: { !$0.isEmpty })?.last?.id {
-            lastID.store(last, ordering: .releasing)
-        }
-        return results
+        guard let first else { throw StoreError.unavailable("the event log did not number the events") }
+        return Self.numbered(batch, from: first)
     }
 }

@@ -32,7 +32,7 @@ public final class EventLog: Service, Sendable {
     private let bus: EventBus
     private let logger: Logger
     private let state = Mutex(State())
-    let lastID: Atomic<Int64>
+    private let lastID: Atomic<Int64>
     private let metrics = EventLogMetrics()
     /// On PostgreSQL, every node's events for this node's bus (``ClusterFeed``); on SQLite this
     /// log is the only writer and hands its commits to the bus itself.
@@ -210,38 +210,29 @@ public final class EventLog: Service, Sendable {
         }
     }
 
-    /// Numbers and inserts the batch's events in one transaction; returns them, per append.
+    /// Numbers and inserts the batch's events; returns them, per append.
     ///
     /// Ids increase in commit order. On SQLite this writer is the only one, so the next id is
-    /// known here; on PostgreSQL other nodes append too, so the transaction first takes the log's
-    /// lock (held until it commits) and reads the newest id under it.
+    /// known here; on PostgreSQL other nodes append too, and the numbering happens in the
+    /// database, under the log's lock (``writeInOneStatement(_:)``).
     private func write(_ batch: [Pending]) async throws -> [[Event]] {
+        let results =
+            database.engine == .postgres ? try await writeInOneStatement(batch) : try await writeAlone(batch)
+        if let last = results.last(where: { !$0.isEmpty })?.last?.id {
+            lastID.store(last, ordering: .releasing)
+        }
+        return results
+    }
+
+    /// Numbers the batch after the last id this writer committed and inserts it in one
+    /// transaction (SQLite).
+    private func writeAlone(_ batch: [Pending]) async throws -> [[Event]] {
         // Unbounded: this one writer is itself the queue (bounded by `maxQueued`). Bounded, a
         // commit of up to 2,000 events failed whenever 4,096 other writes waited for the writer
         // (once in a 10,000-device `aerosol bench udp-devices` run, before device writes were
         // batched).
-        if database.engine == .postgres { return try await writeInOneStatement(batch) }
-        let lock = database.engine.exclusiveLock(.eventLog)
-        let results = try await database.transaction(bounded: false) { sql -> [[Event]] in
-            var next: Int64
-            if let lock {
-                try await sql.raw(SQLQueryString(lock)).run()
-                let row = try await sql.raw("SELECT MAX(id) AS id FROM events").first()
-                next = (try row?.decode(column: "id", as: Int64?.self) ?? 0) + 1
-            } else {
-                next = lastID.load(ordering: .acquiring) + 1
-            }
-            var results: [[Event]] = []
-            results.reserveCapacity(batch.count)
-            for pending in batch {
-                var events: [Event] = []
-                events.reserveCapacity(pending.drafts.count)
-                for draft in pending.drafts {
-                    events.append(draft.event(id: next))
-                    next += 1
-                }
-                results.append(events)
-            }
+        try await database.transaction(bounded: false) { sql -> [[Event]] in
+            let results = Self.numbered(batch, from: lastID.load(ordering: .acquiring) + 1)
             let all = results.flatMap { $0 }
             var start = 0
             while start < all.count {
@@ -249,15 +240,19 @@ public final class EventLog: Service, Sendable {
                 try await sql.raw(Self.insert(all[start..<end])).run()
                 start = end
             }
-            if let notify = database.engine.notify(ClusterFeed.channel, "\(next - 1)") {
-                try await sql.raw(SQLQueryString(notify)).run()
-            }
             return results
         }
-        if let last = results.last(where: { !$0.isEmpty })?.last?.id {
-            lastID.store(last, ordering: .releasing)
+    }
+
+    /// The batch's events, per append, numbered from `first` in order.
+    static func numbered(_ batch: [Pending], from first: Int64) -> [[Event]] {
+        var next = first
+        return batch.map { pending in
+            pending.drafts.map { draft in
+                defer { next += 1 }
+                return draft.event(id: next)
+            }
         }
-        return results
     }
 
     private static func insert(_ events: ArraySlice<Event>) -> SQLQueryString {
