@@ -18,8 +18,6 @@ struct RateLimitSync: Service {
     var interval: Duration = .seconds(1)
 
     func run() async throws {
-        // A service that returns stops the server: with no limit to share, it waits.
-        guard !limiters.isEmpty else { return try await gracefulShutdown() }
         var since: Int64?
         var failure = RepeatedFailure()
         var rounds = 0

@@ -55,12 +55,7 @@ extension DeviceGateway {
     /// already back here.
     private func reportOffline(deadNode: String) async throws {
         let devices = try await context.devices.markOffline(node: deadNode)
-        for device in devices {
-            try await context.statusLock.withLock(device.id) {
-                guard context.registry.link(device.id) == nil else { return }
-                try await context.announce("spark/status", data: "offline", device: device)
-            }
-        }
+        await context.reportOffline(devices, cause: "after its node's lease ran out")
         context.logger.warning(
             "a node missed its lease: taken as dead, its devices reported offline",
             metadata: [

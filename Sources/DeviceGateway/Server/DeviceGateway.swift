@@ -208,19 +208,7 @@ public final class DeviceGateway: Service, Sendable {
     /// already back (its new connection said `online` after the crash was noticed).
     private func reportGhostsOffline() async {
         guard !ghosts.isEmpty else { return }
-        for device in ghosts {
-            do {
-                try await context.statusLock.withLock(device.id) {
-                    guard context.registry.link(device.id) == nil else { return }
-                    try await context.announce("spark/status", data: "offline", device: device)
-                }
-            } catch {
-                context.logger.warning(
-                    "could not report a device offline after a crash",
-                    metadata: ["device.id": "\(device.id)", "reason": "\(error)"]
-                )
-            }
-        }
+        await context.reportOffline(ghosts, cause: "after a crash")
         context.logger.notice(
             "devices left online by a crashed previous run reported offline",
             metadata: ["devices.count": "\(ghosts.count)"]

@@ -46,6 +46,25 @@ extension GatewayContext {
         }
     }
 
+    /// Reports `devices`, recorded offline already, offline (`spark/status`), except those
+    /// connected here again meanwhile; a report that fails is logged with `cause` (what took
+    /// the device offline) and the others are still made.
+    func reportOffline(_ devices: [Device], cause: String) async {
+        for device in devices {
+            do {
+                try await statusLock.withLock(device.id) {
+                    guard registry.link(device.id) == nil else { return }
+                    try await announce("spark/status", data: "offline", device: device)
+                }
+            } catch {
+                logger.warning(
+                    "could not report a device offline \(cause)",
+                    metadata: ["device.id": "\(device.id)", "reason": "\(error)"]
+                )
+            }
+        }
+    }
+
     /// Appends a device's event, in the scope of its current owner and product.
     func appendDeviceEvent(_ event: DevicePublish, deviceID: String) async throws {
         let device = try await devices.find(id: deviceID)
