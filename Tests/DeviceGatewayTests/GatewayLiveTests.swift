@@ -18,6 +18,11 @@ struct GatewayLiveTests {
     static func provision(_ device: TestDeviceIdentity, on server: TestServer, token: String) async throws {
         let claim = try await server.form(.POST, "/v1/devices", token: token, [("id", device.hex)])
         #expect(claim.status == 200)
+        try await provisionKey(device, on: server, token: token)
+    }
+
+    /// Provisions the device's public key (`POST /v1/provisioning/:id`), expecting success.
+    static func provisionKey(_ device: TestDeviceIdentity, on server: TestServer, token: String) async throws {
         let provision = try await server.form(
             .POST,
             "/v1/provisioning/\(device.hex)",

@@ -70,13 +70,7 @@ struct ProductFirmwareTests {
         let device = try TestDeviceIdentity()
         let added = try await server.form(.POST, "/v1/products/lamps/devices", token: token, [("id", device.hex)])
         #expect(added.status == 200, "\(added.text)")
-        let provision = try await server.form(
-            .POST,
-            "/v1/provisioning/\(device.hex)",
-            token: token,
-            [("publicKey", device.publicKey.pemRepresentation)]
-        )
-        #expect(provision.status == 200, "\(provision.text)")
+        try await GatewayLiveTests.provisionKey(device, on: server, token: token)
         return (productID, device)
     }
 
